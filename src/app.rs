@@ -1,0 +1,134 @@
+//! The application: shared state, the router merged from the features, and
+//! [`serve`], which tests call with a port-0 listener and a shutdown future.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::keys::{KeyRing, KeySettings};
+use crate::security::password_hash::{HashParams, PasswordHasher};
+use crate::store::SharedStore;
+
+/// Everything a request handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub db: Db,
+    pub store: SharedStore,
+    pub keys: KeyRing,
+    pub passwords: Arc<PasswordHasher>,
+    pub metrics: crate::ops::Metrics,
+    pub discovery: crate::oidc::Discovery,
+}
+
+/// Why the application could not start; each names the part at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("config: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] crate::db::DbError),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] crate::keys::KeyError),
+    #[error("password hashing: {0}")]
+    Passwords(String),
+    #[error("clients: {0}")]
+    Clients(#[from] crate::oidc::RegistrationError),
+    #[error("listen: {0}")]
+    Listen(#[source] std::io::Error),
+}
+
+impl AppState {
+    /// Connects the database and the store, applies migrations when the
+    /// config says so, loads signing keys and the clients the config declares.
+    pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        let db = crate::db::connect(&config.database.url, config.database.max_connections).await?;
+        if config.database.migrate_on_start {
+            crate::db::migrate(&db).await?;
+        }
+        let store = crate::store::connect(&config.store.url, clock.clone()).await?;
+        let keys = KeyRing::load(&db, clock.clone(), key_settings(&config)?).await?;
+        crate::oidc::sync_declared_clients(&db, clock.as_ref(), &config.clients).await?;
+        let p = &config.password;
+        let passwords = PasswordHasher::new(
+            HashParams {
+                memory_kib: p.memory_kib,
+                iterations: p.iterations,
+                parallelism: p.parallelism,
+            },
+            p.max_concurrent_hashes,
+        )
+        .map_err(|e| StartError::Passwords(e.to_string()))?;
+        Ok(Self {
+            discovery: crate::oidc::Discovery::new(&config),
+            config: Arc::new(config),
+            clock,
+            db,
+            store,
+            keys,
+            passwords: Arc::new(passwords),
+            metrics: crate::ops::Metrics::install(),
+        })
+    }
+
+    /// The router of every feature, with the shared layers around it.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .merge(crate::oidc::routes())
+            .merge(crate::ops::routes())
+            .layer(axum::middleware::from_fn(crate::ops::track_requests))
+            .layer(axum::middleware::from_fn(crate::web::security_headers))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+            .with_state(self.clone())
+    }
+}
+
+/// The key-ring settings the config describes.
+pub fn key_settings(config: &Config) -> Result<KeySettings, StartError> {
+    Ok(KeySettings {
+        encryption_key: config.keys_encryption_key()?,
+        rotation_overlap: Duration::from_secs(config.keys.rotation_overlap_seconds),
+        // An instance may sign with the old key until its next reload.
+        retain_after_retire: Duration::from_secs(
+            config.longest_token_seconds() + config.keys.reload_seconds,
+        ),
+    })
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains
+/// in-flight requests. Background work (key reloads) stops with it.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let reload = tokio::spawn(reload_keys_periodically(state.clone()));
+    let result = axum::serve(listener, state.router())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    reload.abort();
+    result
+}
+
+/// Re-reads signing keys so a rotation made by the CLI, or a key reaching
+/// its activation time, is picked up without a restart.
+async fn reload_keys_periodically(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(state.config.keys.reload_seconds));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await; // the first tick is immediate; keys were just loaded
+    loop {
+        every.tick().await;
+        if let Err(error) = state.keys.refresh(&state.db).await {
+            tracing::warn!(%error, "could not reload signing keys; keeping the current set");
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Typed configuration: built-in defaults, then `config/gatehouse.toml` (or
+//! the file named by `--config`), then environment variables
+//! `GATEHOUSE__SECTION__KEY` (double underscores separate the levels).
+//!
+//! Everything is validated once at start-up, and a bad value stops the
+//! process with one line naming the key and what is wrong. The config is then
+//! injected where needed; there is no global.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use figment::Figment;
+use figment::providers::{Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::SecretString;
+
+/// The file read when no `--config` is given (and skipped if absent).
+pub const DEFAULT_CONFIG_PATH: &str = "config/gatehouse.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The issuer identifier: the URL relying parties discover, byte for byte.
+    pub issuer: String,
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    pub database: DatabaseConfig,
+    pub store: StoreConfig,
+    pub keys: KeysConfig,
+    pub tokens: TokensConfig,
+    pub password: PasswordConfig,
+    pub log: LogConfig,
+    /// Clients declared here are created or updated at start-up.
+    pub clients: Vec<ClientSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// 32 bytes, base64: encrypts private signing keys at rest when set.
+    pub encryption_key: Option<SecretString>,
+    /// A file holding `encryption_key` (for secret managers).
+    pub encryption_key_file: Option<PathBuf>,
+    /// How long a rotated-in key is published before it starts signing.
+    pub rotation_overlap_seconds: u64,
+    /// How often each instance re-reads the keys table.
+    pub reload_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    pub access_token_seconds: u64,
+    pub id_token_seconds: u64,
+    pub refresh_token_seconds: u64,
+    pub authorization_code_seconds: u64,
+    /// Algorithm of JWT access tokens: ES256 (fast) by default.
+    pub access_token_alg: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; each needs `memory_kib` of memory.
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info` or `gatehouse=debug,info`.
+    pub level: String,
+}
+
+/// A client as declared in the config file or given to `gatehouse client create`.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "mirrors the client's registered flags"
+)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSpec {
+    pub client_id: String,
+    pub name: Option<String>,
+    pub secret: Option<SecretString>,
+    pub secret_file: Option<PathBuf>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub auth_method: Option<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub first_party: bool,
+    pub require_pkce: bool,
+    pub require_par: bool,
+    pub access_token_format: Option<String>,
+    pub id_token_signed_response_alg: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: "http://localhost:8080".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: DatabaseConfig::default(),
+            store: StoreConfig::default(),
+            keys: KeysConfig::default(),
+            tokens: TokensConfig::default(),
+            password: PasswordConfig::default(),
+            log: LogConfig::default(),
+            clients: Vec::new(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/gatehouse.db".into(),
+            max_connections: 10,
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "memory://".into(),
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            encryption_key: None,
+            encryption_key_file: None,
+            rotation_overlap_seconds: 86_400,
+            reload_seconds: 5,
+        }
+    }
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            access_token_seconds: 600,
+            id_token_seconds: 3_600,
+            refresh_token_seconds: 30 * 86_400,
+            authorization_code_seconds: 60,
+            access_token_alg: "ES256".into(),
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent_hashes: 4,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("config: {key}: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults < file < environment, then validates.
+    ///
+    /// `path` is the `--config` argument: when given, the file must exist;
+    /// when not, [`DEFAULT_CONFIG_PATH`] is read if present.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(path, &vars)
+    }
+
+    /// As [`Config::load`], with the environment given (for tests).
+    pub fn load_from(path: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let file = match path {
+            Some(p) if !p.is_file() => {
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("no such file: {}", p.display()),
+                ));
+            }
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.is_file()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = &file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        for (name, value) in env {
+            if let Some(rest) = name.strip_prefix("GATEHOUSE__") {
+                figment = figment.merge(EnvVar {
+                    name: name.clone(),
+                    path: rest.to_ascii_lowercase().replace("__", "."),
+                    value: value.clone(),
+                });
+            }
+        }
+        let config: Config = figment.extract().map_err(|e| describe_figment_error(&e))?;
+        config.validated()
+    }
+
+    fn validated(mut self) -> Result<Self, ConfigError> {
+        self.issuer = validate_issuer(&self.issuer)?;
+        validate_database_url(&self.database.url)?;
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::new(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        validate_store_url(&self.store.url)?;
+        self.keys_encryption_key()?;
+        if self.keys.reload_seconds == 0 {
+            return Err(ConfigError::new(
+                "keys.reload_seconds",
+                "must be at least 1",
+            ));
+        }
+        let t = &self.tokens;
+        for (key, value, max) in [
+            (
+                "tokens.access_token_seconds",
+                t.access_token_seconds,
+                86_400,
+            ),
+            ("tokens.id_token_seconds", t.id_token_seconds, 86_400),
+            (
+                "tokens.refresh_token_seconds",
+                t.refresh_token_seconds,
+                365 * 86_400,
+            ),
+            (
+                "tokens.authorization_code_seconds",
+                t.authorization_code_seconds,
+                600,
+            ),
+        ] {
+            if value == 0 || value > max {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {max} seconds"),
+                ));
+            }
+        }
+        if !matches!(t.access_token_alg.as_str(), "ES256" | "RS256" | "EdDSA") {
+            return Err(ConfigError::new(
+                "tokens.access_token_alg",
+                "must be ES256, RS256 or EdDSA",
+            ));
+        }
+        let p = &self.password;
+        if p.parallelism == 0 || p.iterations == 0 || p.memory_kib < 8 * p.parallelism {
+            return Err(ConfigError::new(
+                "password",
+                "argon2 needs iterations ≥ 1, parallelism ≥ 1 and memory_kib ≥ 8 × parallelism",
+            ));
+        }
+        if p.max_concurrent_hashes == 0 {
+            return Err(ConfigError::new(
+                "password.max_concurrent_hashes",
+                "must be at least 1",
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(ConfigError::new("log.format", "must be text or json"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(ConfigError::new("log.level", "is not a valid log filter"));
+        }
+        for (i, client) in self.clients.iter().enumerate() {
+            if client.client_id.trim().is_empty() {
+                return Err(ConfigError::new(
+                    format!("clients[{i}].client_id"),
+                    "is required",
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// The key that encrypts signing keys at rest, read from the value or its file.
+    pub fn keys_encryption_key(&self) -> Result<Option<[u8; 32]>, ConfigError> {
+        let (key, text) = match (&self.keys.encryption_key, &self.keys.encryption_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "keys.encryption_key",
+                    "set either the key or encryption_key_file, not both",
+                ));
+            }
+            (Some(secret), None) => ("keys.encryption_key", secret.expose().to_owned()),
+            (None, Some(path)) => (
+                "keys.encryption_key_file",
+                std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::new(
+                        "keys.encryption_key_file",
+                        format!("{}: {e}", path.display()),
+                    )
+                })?,
+            ),
+            (None, None) => return Ok(None),
+        };
+        let text = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+            .map_err(|_| ConfigError::new(key, "must be base64"))?;
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map(Some)
+            .map_err(|_| {
+                ConfigError::new(
+                    key,
+                    "must decode to exactly 32 bytes (openssl rand -base64 32)",
+                )
+            })
+    }
+
+    /// The longest life of anything a signing key signs: a retired key stays
+    /// published this long.
+    pub fn longest_token_seconds(&self) -> u64 {
+        self.tokens
+            .access_token_seconds
+            .max(self.tokens.id_token_seconds)
+    }
+}
+
+/// One `GATEHOUSE__SECTION__KEY` variable as a figment provider, named after
+/// the variable so an error says exactly where the bad value came from.
+/// (figment's own `Env` reads the process environment, which tests would race on.)
+struct EnvVar {
+    name: String,
+    path: String,
+    value: String,
+}
+
+impl figment::Provider for EnvVar {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named(self.name.clone())
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        // TOML-like parsing: numbers and booleans become typed, the rest stays a string.
+        let value: figment::value::Value = match self.value.parse() {
+            Ok(value) => value,
+            Err(never) => match never {},
+        };
+        Serialized::default(&self.path, value).data()
+    }
+}
+
+fn describe_figment_error(error: &figment::Error) -> ConfigError {
+    let key = if error.path.is_empty() {
+        "config".to_owned()
+    } else {
+        error.path.join(".")
+    };
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| {
+            m.source
+                .as_ref()
+                .map_or_else(|| m.name.to_string(), ToString::to_string)
+        })
+        .map(|s| format!(" (from {s})"))
+        .unwrap_or_default();
+    ConfigError::new(key, format!("{}{source}", error.kind))
+}
+
+fn validate_issuer(issuer: &str) -> Result<String, ConfigError> {
+    let key = "issuer";
+    let trimmed = issuer.trim_end_matches('/');
+    let url =
+        url::Url::parse(trimmed).map_err(|e| ConfigError::new(key, format!("not a URL: {e}")))?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(ConfigError::new(
+            key,
+            "must have no query, fragment or user info (RFC 8414 §2)",
+        ));
+    }
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(ConfigError::new(
+                key,
+                "must use https (http is allowed only for localhost)",
+            ));
+        }
+        other => {
+            return Err(ConfigError::new(
+                key,
+                format!("scheme {other} is not https"),
+            ));
+        }
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn validate_database_url(url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+    {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            "database.url",
+            "must start with sqlite:, postgres:// or postgresql://",
+        ))
+    }
+}
+
+fn validate_store_url(url: &str) -> Result<(), ConfigError> {
+    if matches!(url, "memory" | "memory://")
+        || url.starts_with("redis://")
+        || url.starts_with("rediss://")
+    {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            "store.url",
+            "must be memory:// or redis://host:port",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn shipped_file() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH)
+    }
+
+    #[test]
+    fn shipped_config_file_documents_exactly_the_built_in_defaults() {
+        let loaded = Config::load_from(Some(&shipped_file()), &[]).unwrap();
+        assert_eq!(loaded, Config::default());
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let config = Config::load_from(
+            Some(&shipped_file()),
+            &env(&[
+                ("GATEHOUSE__ISSUER", "https://id.example.com"),
+                ("GATEHOUSE__LISTEN", "0.0.0.0:9000"),
+                ("GATEHOUSE__DATABASE__URL", "postgres://db/gatehouse"),
+                ("GATEHOUSE__STORE__URL", "redis://127.0.0.1:6379"),
+                ("GATEHOUSE__TOKENS__ACCESS_TOKEN_SECONDS", "300"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.issuer, "https://id.example.com");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.database.url, "postgres://db/gatehouse");
+        assert_eq!(config.store.url, "redis://127.0.0.1:6379");
+        assert_eq!(config.tokens.access_token_seconds, 300);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_and_where_it_came_from() {
+        let err = Config::load_from(
+            None,
+            &env(&[("GATEHOUSE__DATABASE__MAX_CONNECTIONS", "many")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("config: database.max_connections:"),
+            "{err}"
+        );
+        assert!(
+            err.contains("GATEHOUSE__DATABASE__MAX_CONNECTIONS"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let err = Config::load_from(None, &env(&[("GATEHOUSE__STORE__URLL", "memory://")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("store"), "{err}");
+        assert!(err.contains("urll"), "{err}");
+    }
+
+    #[test]
+    fn a_plain_http_issuer_is_refused_outside_localhost() {
+        let err = Config::load_from(
+            None,
+            &env(&[("GATEHOUSE__ISSUER", "http://id.example.com")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "issuer");
+        let err = Config::load_from(
+            None,
+            &env(&[("GATEHOUSE__ISSUER", "https://id.example.com/?a=b")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "issuer");
+    }
+
+    #[test]
+    fn store_and_database_urls_are_checked() {
+        let err = Config::load_from(None, &env(&[("GATEHOUSE__STORE__URL", "memcached://x")]))
+            .unwrap_err();
+        assert_eq!(err.key, "store.url");
+        let err = Config::load_from(None, &env(&[("GATEHOUSE__DATABASE__URL", "mysql://x")]))
+            .unwrap_err();
+        assert_eq!(err.key, "database.url");
+    }
+
+    #[test]
+    fn encryption_key_must_be_32_base64_bytes_and_can_come_from_a_file() {
+        let err = Config::load_from(
+            None,
+            &env(&[("GATEHOUSE__KEYS__ENCRYPTION_KEY", "c2hvcnQ=")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "keys.encryption_key");
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), format!("{key}\n")).unwrap();
+        let config = Config::load_from(
+            None,
+            &env(&[(
+                "GATEHOUSE__KEYS__ENCRYPTION_KEY_FILE",
+                file.path().to_str().unwrap(),
+            )]),
+        )
+        .unwrap();
+        assert_eq!(config.keys_encryption_key().unwrap(), Some([7u8; 32]));
+    }
+
+    #[test]
+    fn a_missing_explicit_config_file_is_an_error() {
+        let err =
+            Config::load_from(Some(Path::new("/nonexistent/gatehouse.toml")), &[]).unwrap_err();
+        assert_eq!(err.key, "--config");
+    }
+
+    #[test]
+    fn the_issuer_loses_a_trailing_slash() {
+        let config = Config::load_from(
+            None,
+            &env(&[("GATEHOUSE__ISSUER", "https://id.example.com/")]),
+        )
+        .unwrap();
+        assert_eq!(config.issuer, "https://id.example.com");
+    }
+}

@@ -1,0 +1,171 @@
+//! Durable state: the sea-orm connection, entities, and queries per aggregate.
+//!
+//! SQLite is the embedded default and PostgreSQL the production database; every
+//! query here is written once, through sea-orm, and the tests run each of them
+//! on both backends. The schema belongs to the `gatehouse-migrations` crate.
+//!
+//! Query functions are generic over [`ConnectionTrait`] so a caller can run
+//! them on the pool or inside its own transaction. Names say what they do:
+//! `find_…`, `insert_…`, `update_…`, `upsert_…`, `delete_…`.
+//!
+//! Decisions:
+//! - sqlx statement logging is off: statements carry password hashes, token
+//!   hashes and key envelopes as parameters, and logs must never hold secrets.
+//! - SQLite runs in WAL mode with a 5 s busy timeout, so readers do not block
+//!   the writer and a brief write lock is waited out instead of failing, and
+//!   with foreign keys on, which SQLite leaves off unless asked.
+//! - A database error never reaches a person: [`DbError`]'s `Display` is
+//!   generic and the driver's text stays in the `#[source]` chain for the log.
+
+#![allow(
+    clippy::doc_markdown,
+    reason = "the docs name products and specs (SQLite, PostgreSQL, OpenID Connect), not code"
+)]
+
+pub mod audit;
+pub mod clients;
+pub mod entity;
+pub mod organisations;
+pub mod signing_keys;
+pub mod users;
+
+mod json;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::time::Duration;
+
+use gatehouse_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sea_orm::{ConnectOptions, Database, DbErr, SqlErr};
+
+/// The connection pool shared by the whole app.
+pub type Db = sea_orm::DatabaseConnection;
+
+/// How long a SQLite connection waits for another one's write lock.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What went wrong with the database, in words safe to show a person.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database could not answer; the driver's error is the source.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] DbErr),
+    /// The directory for a SQLite file could not be created.
+    #[error("the database is unavailable")]
+    NoDirectory(#[source] std::io::Error),
+    /// A unique key is taken; the text names the thing, e.g. "user `alice`".
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The row an update or delete needed is not there, e.g. "user".
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A stored JSON column does not parse; the text names the column.
+    #[error("the stored {0} is unreadable")]
+    Corrupt(String),
+}
+
+impl From<DbErr> for DbError {
+    fn from(err: DbErr) -> Self {
+        Self::Unavailable(err)
+    }
+}
+
+impl DbError {
+    /// `Conflict(what())` for a unique-key violation, `Unavailable` otherwise.
+    pub(crate) fn unless_conflict(err: DbErr, what: impl FnOnce() -> String) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(what()),
+            _ => Self::Unavailable(err),
+        }
+    }
+}
+
+/// Opens a pool on `url` (`sqlite:…` or `postgres://…`).
+///
+/// For a SQLite file, the parent directory is created and so is the file
+/// unless the URL sets a `mode`. `sqlite::memory:` gets exactly one
+/// connection that is never recycled: an in-memory database lives only as
+/// long as a connection to it, and every query must see the same one.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+    let mut options = ConnectOptions::new(url);
+    options.sqlx_logging(false);
+    match SqliteTarget::of(url) {
+        None => {
+            options.max_connections(max_connections);
+        }
+        Some(SqliteTarget::Memory) => {
+            options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .map_sqlx_sqlite_opts(|opts| {
+                    opts.foreign_keys(true).busy_timeout(SQLITE_BUSY_TIMEOUT)
+                });
+        }
+        Some(SqliteTarget::File { path, mode_given }) => {
+            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(DbError::NoDirectory)?;
+            }
+            options
+                .max_connections(max_connections)
+                .map_sqlx_sqlite_opts(move |opts| {
+                    opts.create_if_missing(!mode_given)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                        .foreign_keys(true)
+                });
+        }
+    }
+    Database::connect(options)
+        .await
+        .map_err(DbError::Unavailable)
+}
+
+/// Applies the pending migrations; a no-op when the schema is current.
+pub async fn migrate(db: &Db) -> Result<(), DbError> {
+    Migrator::up(db, None).await.map_err(DbError::Unavailable)
+}
+
+/// Checks that the database answers, for `/readyz`.
+pub async fn ping(db: &Db) -> Result<(), DbError> {
+    db.ping().await.map_err(DbError::Unavailable)
+}
+
+/// Whether a URL names an SQLite database, and which kind.
+#[derive(Debug, PartialEq, Eq)]
+enum SqliteTarget {
+    Memory,
+    File {
+        path: std::path::PathBuf,
+        /// The URL chose `mode=ro|rw|rwc|memory`; otherwise `rwc` is implied.
+        mode_given: bool,
+    },
+}
+
+impl SqliteTarget {
+    fn of(url: &str) -> Option<Self> {
+        let rest = url.strip_prefix("sqlite:")?;
+        let (database, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mode = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == "mode")
+            .map(|(_, value)| value.into_owned());
+        let database = database.trim_start_matches("//");
+        if database == ":memory:" || mode.as_deref() == Some("memory") {
+            return Some(Self::Memory);
+        }
+        // sqlx's own parser, so that percent-decoding matches what it opens.
+        let path = url.parse::<SqliteConnectOptions>().map_or_else(
+            |_| Path::new(database).to_path_buf(),
+            |opts| opts.get_filename().to_path_buf(),
+        );
+        Some(Self::File {
+            path,
+            mode_given: mode.is_some(),
+        })
+    }
+}

@@ -1,0 +1,707 @@
+//! Every query against the real migrated schema, on SQLite and PostgreSQL.
+//!
+//! Each body below takes a fresh, migrated database. [`on_both_backends!`]
+//! runs each body as its own test on an in-memory SQLite database, and all of
+//! them in sequence on one throw-away PostgreSQL cluster (initdb costs
+//! seconds), each body in a database of its own.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use gatehouse_migrations::{Migrator, MigratorTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{NewAuditEvent, find_audit_events, insert_audit_event};
+use super::clients::{
+    ClientRecord, delete_client, find_client, find_clients, insert_client, upsert_client,
+};
+use super::entity::{
+    client_redirect_uris, clients as client_rows, password_credentials, user_roles,
+};
+use super::organisations::{
+    NewOrganisation, find_organisation_by_id, find_organisation_by_name, insert_organisation,
+};
+use super::signing_keys::{SigningKey, find_signing_keys, insert_signing_key};
+use super::users::{
+    Authentication, NewUser, delete_role, find_password_hash, find_roles, find_user_by_id,
+    find_user_by_username, find_users_by_email, insert_role, insert_user, update_mfa_enforcement,
+    upsert_password_hash,
+};
+use super::{Db, DbError, SqliteTarget, connect, migrate, ping};
+use crate::testing::services::postgres;
+
+const NOW: i64 = 1_900_000_000;
+
+macro_rules! on_both_backends {
+    ($($body:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $body() {
+                    super::$body(&super::fresh_sqlite().await).await;
+                }
+            )*
+        }
+
+        #[tokio::test]
+        async fn every_query_behaves_the_same_on_postgres() {
+            let Some(server) = postgres("db::postgres") else { return };
+            let admin = connect_with_retry(&server.url).await;
+            $(
+                eprintln!("db::postgres: {}", stringify!($body));
+                let db = fresh_postgres_database(&admin, &server.url).await;
+                $body(&db).await;
+                db.close().await.unwrap();
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    migrations_apply_once_and_a_second_run_changes_nothing,
+    migrations_roll_back_and_apply_again,
+    organisation_is_found_by_name_and_by_id,
+    duplicate_organisation_name_is_a_conflict,
+    user_is_found_by_username_by_id_and_by_shared_email,
+    duplicate_username_is_a_conflict,
+    user_of_an_unknown_organisation_is_refused,
+    roles_are_granted_once_and_listed_in_order,
+    mfa_enforcement_is_set_per_authentication,
+    password_hash_upsert_replaces_the_previous_hash,
+    deleting_a_user_removes_their_roles_and_password,
+    client_is_found_with_its_redirect_uris,
+    duplicate_client_id_is_a_conflict_and_changes_nothing,
+    upsert_replaces_fields_and_uris_but_keeps_created_at,
+    all_clients_are_listed_in_id_order_with_their_own_uris,
+    deleting_a_client_removes_its_redirect_uris,
+    corrupt_json_column_is_reported_as_corrupt,
+    signing_keys_come_back_by_alg_then_activation,
+    duplicate_kid_is_a_conflict,
+    audit_events_come_back_newest_first_and_per_organisation,
+);
+
+async fn fresh_sqlite() -> Db {
+    // More than one connection asked for: an in-memory database must get one.
+    let db = connect("sqlite::memory:", 4).await.unwrap();
+    migrate(&db).await.unwrap();
+    db
+}
+
+/// PostgreSQL may refuse connections ("starting up") just after its port opens.
+async fn connect_with_retry(url: &str) -> Db {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = match connect(url, 2).await {
+            Ok(db) => ping(&db).await.map(|()| db),
+            Err(err) => Err(err),
+        };
+        match attempt {
+            Ok(db) => return db,
+            Err(err) if Instant::now() < deadline => {
+                eprintln!("db::postgres: not ready yet ({err:?})");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => panic!("PostgreSQL did not accept connections: {err:?}"),
+        }
+    }
+}
+
+async fn fresh_postgres_database(admin: &Db, server_url: &str) -> Db {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!("gatehouse_test_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(server_url).unwrap();
+    url.set_path(&name);
+    let db = connect(url.as_str(), 4).await.unwrap();
+    migrate(&db).await.unwrap();
+    db
+}
+
+fn new_user(username: &str, email: &str) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        email: email.to_owned(),
+        ..NewUser::default()
+    }
+}
+
+fn new_organisation(name: &str) -> NewOrganisation {
+    NewOrganisation {
+        name: name.to_owned(),
+        address: Some("1 Quay Street, Dublin".to_owned()),
+        registration_number: Some("IE123456".to_owned()),
+        manager_name: Some("Ada Manager".to_owned()),
+        manager_email: Some("ada@example.com".to_owned()),
+    }
+}
+
+fn sample_client(client_id: &str) -> ClientRecord {
+    ClientRecord {
+        client_id: client_id.to_owned(),
+        name: Some("Customer console".to_owned()),
+        secret_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+        auth_method: "client_secret_basic".to_owned(),
+        grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+        scopes: vec![],
+        redirect_uris: vec![
+            "https://console.example.com/callback".to_owned(),
+            "http://127.0.0.1:8080/cb".to_owned(),
+        ],
+        post_logout_redirect_uris: vec!["https://console.example.com/bye".to_owned()],
+        first_party: true,
+        require_pkce: true,
+        require_par: false,
+        access_token_format: "jwt".to_owned(),
+        id_token_signed_response_alg: None,
+        jwks: Some(json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ"}]})),
+        backchannel_logout_uri: Some("https://console.example.com/bcl".to_owned()),
+        backchannel_logout_session_required: true,
+        from_config: false,
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+/// The record as `find_client` returns it: URIs sorted.
+fn as_stored(mut client: ClientRecord) -> ClientRecord {
+    client.redirect_uris.sort();
+    client.post_logout_redirect_uris.sort();
+    client
+}
+
+async fn redirect_uri_rows(db: &Db, client_id: &str) -> u64 {
+    client_redirect_uris::Entity::find()
+        .filter(client_redirect_uris::Column::ClientId.eq(client_id))
+        .count(db)
+        .await
+        .unwrap()
+}
+
+async fn migrations_apply_once_and_a_second_run_changes_nothing(db: &Db) {
+    let expected = Migrator::migrations().len();
+    assert_eq!(
+        Migrator::get_applied_migrations(db).await.unwrap().len(),
+        expected
+    );
+
+    migrate(db).await.unwrap();
+
+    assert_eq!(
+        Migrator::get_applied_migrations(db).await.unwrap().len(),
+        expected
+    );
+    assert!(
+        Migrator::get_pending_migrations(db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn migrations_roll_back_and_apply_again(db: &Db) {
+    Migrator::down(db, None).await.unwrap();
+    let gone = find_user_by_username(db, "anyone").await;
+    assert!(matches!(gone, Err(DbError::Unavailable(_))), "{gone:?}");
+
+    migrate(db).await.unwrap();
+    let user = insert_user(db, new_user("alice", "alice@example.com"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(find_user_by_id(db, user.id).await.unwrap(), Some(user));
+}
+
+async fn organisation_is_found_by_name_and_by_id(db: &Db) {
+    let org = insert_organisation(db, new_organisation("Acme"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(org.name, "Acme");
+    assert_eq!(org.created_at, NOW);
+
+    assert_eq!(
+        find_organisation_by_name(db, "Acme").await.unwrap(),
+        Some(org.clone())
+    );
+    assert_eq!(
+        find_organisation_by_id(db, org.id).await.unwrap(),
+        Some(org)
+    );
+    assert_eq!(find_organisation_by_name(db, "Nobody").await.unwrap(), None);
+    assert_eq!(
+        find_organisation_by_id(db, Uuid::new_v4()).await.unwrap(),
+        None
+    );
+}
+
+async fn duplicate_organisation_name_is_a_conflict(db: &Db) {
+    insert_organisation(db, new_organisation("Acme"), NOW)
+        .await
+        .unwrap();
+    let err = insert_organisation(db, new_organisation("Acme"), NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Conflict(_)), "{err:?}");
+    assert_eq!(err.to_string(), "organisation `Acme` already exists");
+}
+
+async fn user_is_found_by_username_by_id_and_by_shared_email(db: &Db) {
+    let org = insert_organisation(db, new_organisation("Acme"), NOW)
+        .await
+        .unwrap();
+    let bob = insert_user(
+        db,
+        NewUser {
+            org_id: Some(org.id),
+            title: Some("mr".to_owned()),
+            given_name: Some("Bob".to_owned()),
+            family_name: Some("Builder".to_owned()),
+            phone: Some("+353861234567".to_owned()),
+            ..new_user("bob", "team@example.com")
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let alice = insert_user(db, new_user("alice", "team@example.com"), NOW)
+        .await
+        .unwrap();
+    insert_user(db, new_user("carol", "carol@example.com"), NOW)
+        .await
+        .unwrap();
+
+    assert_ne!(alice.id, bob.id);
+    assert_eq!(bob.org_id, Some(org.id));
+    assert!(!bob.email_verified && !bob.mfa_console && !bob.mfa_api && !bob.disabled);
+    assert_eq!(
+        find_user_by_username(db, "bob").await.unwrap(),
+        Some(bob.clone())
+    );
+    assert_eq!(
+        find_user_by_id(db, bob.id).await.unwrap(),
+        Some(bob.clone())
+    );
+    assert_eq!(find_user_by_username(db, "nobody").await.unwrap(), None);
+    assert_eq!(
+        find_users_by_email(db, "team@example.com").await.unwrap(),
+        vec![alice, bob],
+    );
+}
+
+async fn duplicate_username_is_a_conflict(db: &Db) {
+    insert_user(db, new_user("alice", "a@example.com"), NOW)
+        .await
+        .unwrap();
+    let err = insert_user(db, new_user("alice", "other@example.com"), NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Conflict(_)), "{err:?}");
+    assert_eq!(err.to_string(), "user `alice` already exists");
+    assert_eq!(
+        find_users_by_email(db, "other@example.com").await.unwrap(),
+        vec![]
+    );
+}
+
+async fn user_of_an_unknown_organisation_is_refused(db: &Db) {
+    let user = NewUser {
+        org_id: Some(Uuid::new_v4()),
+        ..new_user("alice", "a@example.com")
+    };
+    let err = insert_user(db, user, NOW).await.unwrap_err();
+    assert!(matches!(err, DbError::NotFound("organisation")), "{err:?}");
+    assert_eq!(find_user_by_username(db, "alice").await.unwrap(), None);
+}
+
+async fn roles_are_granted_once_and_listed_in_order(db: &Db) {
+    let user = insert_user(db, new_user("alice", "a@example.com"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(find_roles(db, user.id).await.unwrap(), Vec::<String>::new());
+
+    insert_role(db, user.id, "security_manager").await.unwrap();
+    insert_role(db, user.id, "billing").await.unwrap();
+    insert_role(db, user.id, "security_manager").await.unwrap();
+
+    assert_eq!(
+        find_roles(db, user.id).await.unwrap(),
+        ["billing", "security_manager"]
+    );
+    assert!(delete_role(db, user.id, "billing").await.unwrap());
+    assert!(!delete_role(db, user.id, "billing").await.unwrap());
+    assert_eq!(find_roles(db, user.id).await.unwrap(), ["security_manager"]);
+    let err = insert_role(db, Uuid::new_v4(), "billing")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::NotFound("user")), "{err:?}");
+}
+
+async fn mfa_enforcement_is_set_per_authentication(db: &Db) {
+    let user = insert_user(db, new_user("alice", "a@example.com"), NOW)
+        .await
+        .unwrap();
+
+    update_mfa_enforcement(db, user.id, Authentication::Console, true, NOW + 10)
+        .await
+        .unwrap();
+    let stored = find_user_by_id(db, user.id).await.unwrap().unwrap();
+    assert!(stored.mfa_console);
+    assert!(!stored.mfa_api);
+    assert_eq!(stored.updated_at, NOW + 10);
+
+    update_mfa_enforcement(db, user.id, Authentication::Api, true, NOW + 20)
+        .await
+        .unwrap();
+    update_mfa_enforcement(db, user.id, Authentication::Console, false, NOW + 30)
+        .await
+        .unwrap();
+    let stored = find_user_by_id(db, user.id).await.unwrap().unwrap();
+    assert!(!stored.mfa_console);
+    assert!(stored.mfa_api);
+
+    let err = update_mfa_enforcement(db, Uuid::new_v4(), Authentication::Api, true, NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::NotFound("user")), "{err:?}");
+}
+
+async fn password_hash_upsert_replaces_the_previous_hash(db: &Db) {
+    let user = insert_user(db, new_user("alice", "a@example.com"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(find_password_hash(db, user.id).await.unwrap(), None);
+
+    upsert_password_hash(db, user.id, "$argon2id$first", NOW)
+        .await
+        .unwrap();
+    upsert_password_hash(db, user.id, "$argon2id$second", NOW + 60)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        find_password_hash(db, user.id).await.unwrap().as_deref(),
+        Some("$argon2id$second"),
+    );
+    let row = password_credentials::Entity::find_by_id(user.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.updated_at, NOW + 60);
+    let err = upsert_password_hash(db, Uuid::new_v4(), "$argon2id$x", NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::NotFound("user")), "{err:?}");
+}
+
+async fn deleting_a_user_removes_their_roles_and_password(db: &Db) {
+    let user = insert_user(db, new_user("alice", "a@example.com"), NOW)
+        .await
+        .unwrap();
+    insert_role(db, user.id, "security_manager").await.unwrap();
+    upsert_password_hash(db, user.id, "$argon2id$hash", NOW)
+        .await
+        .unwrap();
+
+    super::entity::users::Entity::delete_by_id(user.id)
+        .exec(db)
+        .await
+        .unwrap();
+
+    assert_eq!(find_password_hash(db, user.id).await.unwrap(), None);
+    let roles = user_roles::Entity::find()
+        .filter(user_roles::Column::UserId.eq(user.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(roles, 0);
+}
+
+async fn client_is_found_with_its_redirect_uris(db: &Db) {
+    let client = sample_client("console");
+    insert_client(db, &client).await.unwrap();
+
+    let found = find_client(db, "console").await.unwrap();
+    assert_eq!(found, Some(as_stored(client)));
+    assert_eq!(find_client(db, "unknown").await.unwrap(), None);
+}
+
+async fn duplicate_client_id_is_a_conflict_and_changes_nothing(db: &Db) {
+    let client = sample_client("console");
+    insert_client(db, &client).await.unwrap();
+    let mut other = sample_client("console");
+    other.name = Some("Impostor".to_owned());
+    other.redirect_uris = vec!["https://evil.example.net/cb".to_owned()];
+
+    let err = insert_client(db, &other).await.unwrap_err();
+
+    assert!(matches!(err, DbError::Conflict(_)), "{err:?}");
+    assert_eq!(err.to_string(), "client `console` already exists");
+    assert_eq!(
+        find_client(db, "console").await.unwrap(),
+        Some(as_stored(client))
+    );
+}
+
+async fn upsert_replaces_fields_and_uris_but_keeps_created_at(db: &Db) {
+    let mut client = sample_client("from-file");
+    client.from_config = true;
+    upsert_client(db, &client).await.unwrap();
+    assert_eq!(
+        find_client(db, "from-file").await.unwrap(),
+        Some(as_stored(client.clone()))
+    );
+
+    let changed = ClientRecord {
+        name: None,
+        secret_hash: None,
+        auth_method: "none".to_owned(),
+        grant_types: vec!["urn:ietf:params:oauth:grant-type:device_code".to_owned()],
+        scopes: vec!["openid".to_owned(), "api".to_owned()],
+        redirect_uris: vec!["https://new.example.com/cb".to_owned()],
+        post_logout_redirect_uris: vec![],
+        first_party: false,
+        require_par: true,
+        access_token_format: "opaque".to_owned(),
+        id_token_signed_response_alg: Some("ES256".to_owned()),
+        jwks: None,
+        created_at: NOW + 500,
+        updated_at: NOW + 500,
+        ..client.clone()
+    };
+    upsert_client(db, &changed).await.unwrap();
+
+    let stored = find_client(db, "from-file").await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        ClientRecord {
+            created_at: NOW,
+            ..changed
+        }
+    );
+    assert_eq!(redirect_uri_rows(db, "from-file").await, 1);
+}
+
+async fn all_clients_are_listed_in_id_order_with_their_own_uris(db: &Db) {
+    let mut zeta = sample_client("zeta");
+    zeta.redirect_uris = vec!["https://zeta.example.com/cb".to_owned()];
+    zeta.post_logout_redirect_uris = vec![];
+    let alpha = sample_client("alpha");
+    let mut bare = sample_client("middle");
+    bare.redirect_uris = vec![];
+    bare.post_logout_redirect_uris = vec![];
+    for client in [&zeta, &alpha, &bare] {
+        insert_client(db, client).await.unwrap();
+    }
+
+    let all = find_clients(db).await.unwrap();
+
+    assert_eq!(all, vec![as_stored(alpha), bare, zeta]);
+}
+
+async fn deleting_a_client_removes_its_redirect_uris(db: &Db) {
+    insert_client(db, &sample_client("gone")).await.unwrap();
+    insert_client(db, &sample_client("kept")).await.unwrap();
+    assert_eq!(redirect_uri_rows(db, "gone").await, 3);
+
+    assert!(delete_client(db, "gone").await.unwrap());
+
+    assert_eq!(redirect_uri_rows(db, "gone").await, 0);
+    assert_eq!(redirect_uri_rows(db, "kept").await, 3);
+    assert_eq!(find_client(db, "gone").await.unwrap(), None);
+    assert!(!delete_client(db, "gone").await.unwrap());
+}
+
+async fn corrupt_json_column_is_reported_as_corrupt(db: &Db) {
+    insert_client(db, &sample_client("broken")).await.unwrap();
+    client_rows::Entity::update_many()
+        .col_expr(client_rows::Column::GrantTypes, Expr::value("[not json"))
+        .filter(client_rows::Column::ClientId.eq("broken"))
+        .exec(db)
+        .await
+        .unwrap();
+
+    let err = find_client(db, "broken").await.unwrap_err();
+
+    assert!(
+        matches!(&err, DbError::Corrupt(column) if column == "clients.grant_types"),
+        "{err:?}"
+    );
+    assert!(matches!(find_clients(db).await, Err(DbError::Corrupt(_))));
+}
+
+fn signing_key(kid: &str, alg: &str, activates_at: i64) -> SigningKey {
+    SigningKey {
+        kid: kid.to_owned(),
+        alg: alg.to_owned(),
+        private_key: format!("envelope:v1:{kid}"),
+        public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
+        created_at: NOW,
+        activates_at,
+    }
+}
+
+async fn signing_keys_come_back_by_alg_then_activation(db: &Db) {
+    let keys = [
+        signing_key("rsa-new", "RS256", NOW + 86_400),
+        signing_key("ec-1", "ES256", NOW),
+        signing_key("rsa-old", "RS256", NOW - 86_400),
+        signing_key("ed-1", "EdDSA", NOW),
+        signing_key("rsa-now", "RS256", NOW),
+    ];
+    for key in &keys {
+        insert_signing_key(db, key).await.unwrap();
+    }
+
+    let found = find_signing_keys(db).await.unwrap();
+
+    let order: Vec<&str> = found.iter().map(|key| key.kid.as_str()).collect();
+    assert_eq!(order, ["ec-1", "ed-1", "rsa-old", "rsa-now", "rsa-new"]);
+    assert_eq!(found[0], keys[1]);
+}
+
+async fn duplicate_kid_is_a_conflict(db: &Db) {
+    insert_signing_key(db, &signing_key("k1", "RS256", NOW))
+        .await
+        .unwrap();
+    let err = insert_signing_key(db, &signing_key("k1", "ES256", NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Conflict(_)), "{err:?}");
+    assert_eq!(find_signing_keys(db).await.unwrap()[0].alg, "RS256");
+}
+
+async fn audit_events_come_back_newest_first_and_per_organisation(db: &Db) {
+    let (acme, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let event = |kind: &str, org_id: Uuid, at: i64| NewAuditEvent {
+        kind: kind.to_owned(),
+        actor: "system".to_owned(),
+        user_id: Some(Uuid::new_v4()),
+        org_id: Some(org_id),
+        client_id: Some("console".to_owned()),
+        ip: Some("192.0.2.7".to_owned()),
+        detail: json!({"kind": kind}),
+        at,
+    };
+    for (kind, org_id, at) in [
+        ("first", acme, NOW),
+        ("elsewhere", other, NOW + 5),
+        ("second", acme, NOW + 10),
+        ("third-same-second", acme, NOW + 10),
+    ] {
+        insert_audit_event(db, event(kind, org_id, at))
+            .await
+            .unwrap();
+    }
+
+    let kinds = |events: Vec<super::audit::AuditEvent>| -> Vec<String> {
+        events.into_iter().map(|e| e.kind).collect()
+    };
+    assert_eq!(
+        kinds(find_audit_events(db, Some(acme), 10).await.unwrap()),
+        ["third-same-second", "second", "first"],
+    );
+    assert_eq!(
+        kinds(find_audit_events(db, None, 2).await.unwrap()),
+        ["third-same-second", "second"],
+    );
+    let newest = find_audit_events(db, Some(other), 10).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].detail, json!({"kind": "elsewhere"}));
+    assert_eq!(newest[0].ip.as_deref(), Some("192.0.2.7"));
+}
+
+#[tokio::test]
+async fn file_database_is_created_with_its_directory_in_wal_mode_with_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/deeper/gatehouse.db");
+    let db = connect(&format!("sqlite://{}", path.display()), 4)
+        .await
+        .unwrap();
+
+    assert!(path.is_file());
+    let pragma = |name: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    format!("PRAGMA {name}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("foreign_keys").await, "1");
+    assert_eq!(pragma("busy_timeout").await, "5000");
+    migrate(&db).await.unwrap();
+    insert_user(&db, new_user("alice", "a@example.com"), NOW)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn explicit_mode_is_respected_for_a_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.db");
+
+    let err = connect(&format!("sqlite://{}?mode=rw", path.display()), 1)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, DbError::Unavailable(_)), "{err:?}");
+    assert!(!path.exists());
+}
+
+#[test]
+fn sqlite_urls_are_told_apart() {
+    assert_eq!(
+        SqliteTarget::of("sqlite::memory:"),
+        Some(SqliteTarget::Memory)
+    );
+    assert_eq!(
+        SqliteTarget::of("sqlite://:memory:"),
+        Some(SqliteTarget::Memory)
+    );
+    assert_eq!(
+        SqliteTarget::of("sqlite://?mode=memory"),
+        Some(SqliteTarget::Memory)
+    );
+    assert_eq!(
+        SqliteTarget::of("sqlite://data/gatehouse.db"),
+        Some(SqliteTarget::File {
+            path: "data/gatehouse.db".into(),
+            mode_given: false
+        }),
+    );
+    assert_eq!(
+        SqliteTarget::of("sqlite:///var/lib/gatehouse/db.sqlite?mode=ro"),
+        Some(SqliteTarget::File {
+            path: "/var/lib/gatehouse/db.sqlite".into(),
+            mode_given: true
+        }),
+    );
+    assert_eq!(
+        SqliteTarget::of("postgres://postgres@127.0.0.1/postgres"),
+        None
+    );
+}
+
+#[test]
+fn database_error_text_is_not_shown_to_people() {
+    let err = DbError::Unavailable(DbErr::Custom(
+        "connection to postgres://admin:hunter2@db failed".to_owned(),
+    ));
+    assert_eq!(err.to_string(), "the database is unavailable");
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(source.contains("hunter2"), "the cause is kept for the log");
+}

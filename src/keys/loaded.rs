@@ -1,0 +1,89 @@
+//! A stored key turned, once, into ready-to-use signer and verifier objects.
+//!
+//! Parsing a PEM and building the OpenSSL key costs far more than one ES256
+//! signature (~17 µs), so it happens when a key enters the key set and the
+//! objects are reused for every token until the key leaves it. Retired keys
+//! only verify, so their private half is never decrypted.
+
+use std::fmt;
+
+use josekit::JoseError;
+use josekit::jwk::Jwk;
+use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, RS256};
+use serde_json::{Map, Value};
+
+use super::{Alg, KeyError, envelope, jwks};
+
+pub(super) struct LoadedKey {
+    pub kid: String,
+    pub alg: Alg,
+    /// The publishable JWK; the verifier is built from it, so what we verify
+    /// with is exactly what relying parties see.
+    pub public_jwk: Map<String, Value>,
+    pub verifier: Box<dyn JwsVerifier>,
+    /// Present only for keys that sign now or will (active and upcoming).
+    pub signer: Option<Box<dyn JwsSigner>>,
+}
+
+impl fmt::Debug for LoadedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("can_sign", &self.signer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedKey {
+    /// A key that only verifies: no decryption, no private key in memory.
+    pub fn verify_only(kid: &str, alg: Alg, stored_public_jwk: &str) -> Result<Self, KeyError> {
+        let public_jwk = jwks::public_jwk(kid, alg, stored_public_jwk)?;
+        let verifier = verifier(alg, &public_jwk).map_err(|source| KeyError::Unusable {
+            kid: kid.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            kid: kid.to_owned(),
+            alg,
+            public_jwk,
+            verifier,
+            signer: None,
+        })
+    }
+
+    /// A key that signs too: opens the envelope and parses the private key.
+    pub fn signing(
+        kid: &str,
+        alg: Alg,
+        stored_public_jwk: &str,
+        stored_private_key: &str,
+        encryption_key: Option<&[u8; 32]>,
+    ) -> Result<Self, KeyError> {
+        let mut key = Self::verify_only(kid, alg, stored_public_jwk)?;
+        let pem = envelope::open(stored_private_key, kid, encryption_key)?;
+        let signer = signer(alg, &pem).map_err(|source| KeyError::Unusable {
+            kid: kid.to_owned(),
+            source,
+        })?;
+        key.signer = Some(signer);
+        Ok(key)
+    }
+}
+
+fn verifier(alg: Alg, public_jwk: &Map<String, Value>) -> Result<Box<dyn JwsVerifier>, JoseError> {
+    let jwk = Jwk::from_map(public_jwk.clone())?;
+    Ok(match alg {
+        Alg::Rs256 => Box::new(RS256.verifier_from_jwk(&jwk)?),
+        Alg::Es256 => Box::new(ES256.verifier_from_jwk(&jwk)?),
+        Alg::EdDsa => Box::new(EdDSA.verifier_from_jwk(&jwk)?),
+    })
+}
+
+fn signer(alg: Alg, pem: &str) -> Result<Box<dyn JwsSigner>, JoseError> {
+    Ok(match alg {
+        Alg::Rs256 => Box::new(RS256.signer_from_pem(pem)?),
+        Alg::Es256 => Box::new(ES256.signer_from_pem(pem)?),
+        Alg::EdDsa => Box::new(EdDSA.signer_from_pem(pem)?),
+    })
+}

@@ -1,0 +1,34 @@
+//! Gatehouse: an OpenID Connect provider.
+//!
+//! # Layout
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`config`] | typed configuration: defaults, `config/gatehouse.toml`, `GATEHOUSE__…` env overrides, validation |
+//! | [`app`] | [`app::AppState`], the router merged from the features, [`app::serve`] |
+//! | [`clock`] | the only place that reads wall time |
+//! | [`domain`] | newtypes parsed at the edge: usernames, emails, phones, URIs, scopes, secrets |
+//! | [`web`] | HTTP plumbing no feature owns: error responses, security headers |
+//! | [`oidc`] | protocol endpoints: discovery |
+//! | [`keys`] | signing keys: generation, encryption at rest, rotation, JWKS |
+//! | [`store`] | the ephemeral store trait, with memory and Redis backends |
+//! | [`db`] | sea-orm entities and queries per aggregate |
+//! | [`security`] | password policy and hashing, client secrets, audit events |
+//! | [`ops`] | `/healthz`, `/readyz`, `/metrics` |
+//! | [`cli`] | the `gatehouse` sub-commands |
+//! | [`testing`] | throw-away services and an in-process app for tests |
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod keys;
+pub mod oidc;
+pub mod ops;
+pub mod security;
+pub mod store;
+#[doc(hidden)]
+pub mod testing;
+pub mod web;

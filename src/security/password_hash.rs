@@ -1,0 +1,385 @@
+//! Password hashing with argon2id (RFC 9106), stored as PHC strings.
+//!
+//! DESIGN.md "Passwords": argon2id, m=19456 KiB, t=2, p=1 by default (the
+//! OWASP Password Storage Cheat Sheet's first choice), hashed on the blocking
+//! pool behind a semaphore; unknown usernames still cost one hash.
+//!
+//! Decisions:
+//! - Each hash allocates `memory_kib`, so at most `max_concurrent` run at
+//!   once; the permit moves into the blocking task, so the bound holds even
+//!   when the waiting request is cancelled halfway.
+//! - Hashing takes ~20 ms of CPU: it runs in `spawn_blocking`, never on the
+//!   async workers, inside the caller's tracing span so its logs stay
+//!   attached to the request.
+//! - [`PasswordHasher::verify`] with no stored hash (unknown user) verifies
+//!   against a dummy hash with the configured parameters and answers `false`:
+//!   the caller spends the same time either way, so response time does not
+//!   reveal which usernames exist. The dummy is a random salt and a random
+//!   output, which no password can match; building it costs nothing.
+//! - A stored hash is verified with the parameters written in it, so raising
+//!   the cost later does not lock anyone out; [`PasswordHasher::needs_rehash`]
+//!   tells the login flow to store a fresh hash after a successful check.
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::password_hash::{self, PasswordHasher as _, PasswordVerifier as _};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Params, Version};
+use rand::RngExt as _;
+use tokio::sync::{AcquireError, Semaphore};
+use tokio::task::JoinError;
+
+use crate::domain::SecretString;
+
+/// The argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// DESIGN.md defaults: m=19456 KiB, t=2, p=1.
+impl Default for HashParams {
+    fn default() -> Self {
+        Self {
+            memory_kib: Params::DEFAULT_M_COST,
+            iterations: Params::DEFAULT_T_COST,
+            parallelism: Params::DEFAULT_P_COST,
+        }
+    }
+}
+
+/// Why a password could not be hashed or checked. Every variant is a server
+/// fault, never the person's: a wrong password is `Ok(false)`.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("the password hashing settings are invalid")]
+    InvalidParams(#[source] argon2::Error),
+    #[error("the password hashing settings are invalid: at least one hash must be allowed at once")]
+    NoConcurrency,
+    #[error("the stored password hash is unreadable")]
+    MalformedHash(#[source] password_hash::Error),
+    #[error("the password could not be hashed")]
+    Hashing(#[source] password_hash::Error),
+    #[error("the password hashing worker failed")]
+    Worker(#[source] JoinError),
+    #[error("the password hasher is shutting down")]
+    Closed(#[source] AcquireError),
+}
+
+/// Hashes and verifies passwords off the async workers, a bounded number at once.
+/// Cheap to clone: clones share the semaphore.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<PasswordHash>,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.params)
+            .field("available_permits", &self.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    pub fn new(params: HashParams, max_concurrent: usize) -> Result<Self, HashError> {
+        if max_concurrent == 0 {
+            return Err(HashError::NoConcurrency);
+        }
+        let params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(HashError::InvalidParams)?;
+        let dummy_hash = dummy_hash(&params).map_err(HashError::Hashing)?;
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(max_concurrent)),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh salt.
+    pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
+        let argon2 = argon2id(self.params.clone());
+        let password = password.clone();
+        self.run_blocking(move || {
+            argon2
+                .hash_password(password.expose().as_bytes())
+                .map(|hash| hash.to_string())
+                .map_err(HashError::Hashing)
+        })
+        .await
+    }
+
+    /// Whether `password` matches `stored`. `None` (unknown user) costs one
+    /// verification like any other and answers `false`.
+    pub async fn verify(
+        &self,
+        password: &SecretString,
+        stored: Option<&str>,
+    ) -> Result<bool, HashError> {
+        let (target, is_real) = match stored {
+            Some(stored) => (parse_argon2_hash(stored)?, true),
+            None => (PasswordHash::clone(&self.dummy_hash), false),
+        };
+        let password = password.clone();
+        let matched = self
+            .run_blocking(move || {
+                // The parameters come from `target`, not from this instance.
+                match Argon2::default().verify_password(password.expose().as_bytes(), &target) {
+                    Ok(()) => Ok(true),
+                    Err(password_hash::Error::PasswordInvalid) => Ok(false),
+                    Err(e) => Err(HashError::Hashing(e)),
+                }
+            })
+            .await?;
+        Ok(is_real && matched)
+    }
+
+    /// Whether `stored` was made with other settings than the current ones
+    /// (or is unreadable), so it should be replaced after the next successful login.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let Ok(hash) = PasswordHash::new(stored) else {
+            return true;
+        };
+        let Ok(stored_params) = Params::try_from(&hash) else {
+            return true;
+        };
+        hash.algorithm != ARGON2ID_IDENT
+            || hash.version != Some(Version::V0x13.into())
+            || stored_params.m_cost() != self.params.m_cost()
+            || stored_params.t_cost() != self.params.t_cost()
+            || stored_params.p_cost() != self.params.p_cost()
+            || stored_params
+                .output_len()
+                .unwrap_or(Params::DEFAULT_OUTPUT_LEN)
+                != Params::DEFAULT_OUTPUT_LEN
+    }
+
+    /// Runs `work` on the blocking pool once a permit is free, in the caller's span.
+    async fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(HashError::Closed)?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            span.in_scope(work)
+        })
+        .await
+        .map_err(HashError::Worker)?
+    }
+}
+
+fn argon2id(params: Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Parses a stored PHC string and checks, before any work is queued, that it
+/// is an argon2 hash we can verify.
+fn parse_argon2_hash(stored: &str) -> Result<PasswordHash, HashError> {
+    let hash = PasswordHash::new(stored)
+        .map_err(|e| HashError::MalformedHash(password_hash::Error::from(e)))?;
+    Algorithm::new(hash.algorithm.as_str())
+        .map_err(|e| HashError::MalformedHash(password_hash::Error::from(e)))?;
+    Params::try_from(&hash).map_err(HashError::MalformedHash)?;
+    if hash.salt.is_none() || hash.hash.is_none() {
+        return Err(HashError::MalformedHash(
+            password_hash::Error::EncodingInvalid,
+        ));
+    }
+    Ok(hash)
+}
+
+/// An argon2id hash with the configured parameters that no password matches:
+/// a random salt and a random output of the default length.
+fn dummy_hash(params: &Params) -> Result<PasswordHash, password_hash::Error> {
+    let mut rng = rand::rng();
+    let salt: [u8; Salt::RECOMMENDED_LENGTH] = rng.random();
+    let output: [u8; Params::DEFAULT_OUTPUT_LEN] = rng.random();
+    Ok(PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params)?,
+        salt: Some(Salt::new(&salt)?),
+        hash: Some(Output::new(&output)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast_hasher() -> PasswordHasher {
+        let params = HashParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        PasswordHasher::new(params, 2).unwrap()
+    }
+
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text)
+    }
+
+    #[tokio::test]
+    async fn a_hashed_password_verifies_and_a_wrong_one_does_not() {
+        let hasher = fast_hasher();
+        let stored = hasher.hash(&secret("Correct-Horse1")).await.unwrap();
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+            "{stored}"
+        );
+        assert!(
+            hasher
+                .verify(&secret("Correct-Horse1"), Some(&stored))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify(&secret("correct-Horse1"), Some(&stored))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_never_verifies() {
+        let hasher = fast_hasher();
+        assert!(!hasher.verify(&secret(""), None).await.unwrap());
+        assert!(
+            !hasher
+                .verify(&secret("Correct-Horse1"), None)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_stored_hash_is_an_error_not_a_panic() {
+        let hasher = fast_hasher();
+        for stored in [
+            "",
+            "plain-text",
+            "$argon2id$v=19$m=1024,t=1,p=1$",
+            "$argon2id$v=19$m=zero,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+        ] {
+            let result = hasher.verify(&secret("x"), Some(stored)).await;
+            assert!(
+                matches!(result, Err(HashError::MalformedHash(_))),
+                "{stored}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_as_much_as_a_real_one() {
+        let hasher = fast_hasher();
+        let dummy = hasher.dummy_hash.to_string();
+        assert!(
+            dummy.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+            "{dummy}"
+        );
+        assert!(!hasher.needs_rehash(&dummy));
+        assert!(parse_argon2_hash(&dummy).is_ok());
+    }
+
+    #[tokio::test]
+    async fn two_hashes_of_one_password_differ_by_their_salt() {
+        let hasher = fast_hasher();
+        let first = hasher.hash(&secret("Same-Password1")).await.unwrap();
+        let second = hasher.hash(&secret("Same-Password1")).await.unwrap();
+        assert_ne!(first, second);
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_with_other_params_still_verifies_and_needs_rehash() {
+        let old = PasswordHasher::new(
+            HashParams {
+                memory_kib: 512,
+                iterations: 2,
+                parallelism: 1,
+            },
+            1,
+        )
+        .unwrap();
+        let current = fast_hasher();
+        let stored = old.hash(&secret("Old-Password1")).await.unwrap();
+        assert!(
+            current
+                .verify(&secret("Old-Password1"), Some(&stored))
+                .await
+                .unwrap()
+        );
+        assert!(current.needs_rehash(&stored));
+        assert!(!old.needs_rehash(&stored));
+        let fresh = current.hash(&secret("Old-Password1")).await.unwrap();
+        assert!(!current.needs_rehash(&fresh));
+        assert!(current.needs_rehash("not a hash"));
+    }
+
+    #[test]
+    fn the_defaults_are_the_design_defaults() {
+        assert_eq!(
+            HashParams::default(),
+            HashParams {
+                memory_kib: 19456,
+                iterations: 2,
+                parallelism: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn impossible_settings_are_refused_at_construction() {
+        assert!(matches!(
+            PasswordHasher::new(HashParams::default(), 0),
+            Err(HashError::NoConcurrency)
+        ));
+        let too_little_memory = HashParams {
+            memory_kib: 1,
+            ..HashParams::default()
+        };
+        assert!(matches!(
+            PasswordHasher::new(too_little_memory, 1),
+            Err(HashError::InvalidParams(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_inside_the_callers_span() {
+        use tracing::Instrument as _;
+        // The blocking thread sees only the global dispatcher, so one must be
+        // set; if another test already set one, that one tracks spans too.
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt().with_test_writer().finish(),
+        );
+        let hasher = fast_hasher();
+        let span_seen = hasher
+            .run_blocking(|| {
+                Ok(tracing::Span::current()
+                    .metadata()
+                    .map(tracing::Metadata::name))
+            })
+            .instrument(tracing::info_span!("login"))
+            .await
+            .unwrap();
+        assert_eq!(span_seen, Some("login"));
+    }
+}
