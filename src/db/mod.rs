@@ -4,7 +4,7 @@
 //! query here is written once, through sea-orm, and the tests run each of them
 //! on both backends. The schema belongs to the `gatehouse-migrations` crate.
 //!
-//! Query functions are generic over [`ConnectionTrait`] so a caller can run
+//! Query functions are generic over [`sea_orm::ConnectionTrait`] so a caller can run
 //! them on the pool or inside its own transaction. Names say what they do:
 //! `find_…`, `insert_…`, `update_…`, `upsert_…`, `delete_…`.
 //!
@@ -16,11 +16,6 @@
 //!   with foreign keys on, which SQLite leaves off unless asked.
 //! - A database error never reaches a person: [`DbError`]'s `Display` is
 //!   generic and the driver's text stays in the `#[source]` chain for the log.
-
-#![allow(
-    clippy::doc_markdown,
-    reason = "the docs name products and specs (SQLite, PostgreSQL, OpenID Connect), not code"
-)]
 
 pub mod audit;
 pub mod clients;

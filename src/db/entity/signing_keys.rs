@@ -2,7 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// `Debug` is written by hand below: without an encryption key the
+/// `private_key` envelope holds the key in clear, and must never reach a log.
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "signing_keys")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -20,7 +22,37 @@ pub struct Model {
     pub activates_at: i64,
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("signing_keys::Model")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_key", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .field("activates_at", &self.activates_at)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_output_never_shows_the_private_key() {
+        let model = super::Model {
+            kid: "k1".into(),
+            alg: "ES256".into(),
+            private_key: "v1:plain:-----BEGIN PRIVATE KEY-----secret".into(),
+            public_jwk: "{}".into(),
+            created_at: 0,
+            activates_at: 0,
+        };
+        let shown = format!("{model:?}");
+        assert!(shown.contains("k1"));
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    }
+}
