@@ -26,6 +26,12 @@ pub struct AppState {
     pub passwords: Arc<PasswordHasher>,
     pub metrics: crate::ops::Metrics,
     pub discovery: crate::oidc::Discovery,
+    pub templates: Arc<crate::web::Templates>,
+    /// Clients read through a cache that lives one second, so a change made
+    /// by the CLI is seen that fast by every instance.
+    pub clients: Arc<crate::oidc::client_cache::ClientCache>,
+    /// For calls to clients (back-channel logout).
+    pub http: reqwest::Client,
 }
 
 /// Why the application could not start; each names the part at fault.
@@ -43,6 +49,10 @@ pub enum StartError {
     Passwords(String),
     #[error("clients: {0}")]
     Clients(#[from] crate::oidc::RegistrationError),
+    #[error("templates: {0}")]
+    Templates(#[from] crate::web::RenderError),
+    #[error("http client: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("listen: {0}")]
     Listen(#[source] std::io::Error),
 }
@@ -77,6 +87,14 @@ impl AppState {
             keys,
             passwords: Arc::new(passwords),
             metrics: crate::ops::Metrics::install(),
+            templates: Arc::new(crate::web::Templates::new()?),
+            clients: Arc::new(crate::oidc::client_cache::ClientCache::new(
+                Duration::from_secs(1),
+            )),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(crate::oidc::backchannel::TIMEOUT)
+                .build()?,
         })
     }
 
@@ -84,7 +102,9 @@ impl AppState {
     pub fn router(&self) -> Router {
         Router::new()
             .merge(crate::oidc::routes())
+            .merge(crate::login::routes())
             .merge(crate::ops::routes())
+            .merge(crate::web::assets::routes())
             .layer(axum::middleware::from_fn(crate::ops::track_requests))
             .layer(axum::middleware::from_fn(crate::web::security_headers))
             .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))

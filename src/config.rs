@@ -30,6 +30,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub keys: KeysConfig,
     pub tokens: TokensConfig,
+    pub session: SessionConfig,
     pub password: PasswordConfig,
     pub log: LogConfig,
     /// Clients declared here are created or updated at start-up.
@@ -72,6 +73,13 @@ pub struct TokensConfig {
     pub authorization_code_seconds: u64,
     /// Algorithm of JWT access tokens: ES256 (fast) by default.
     pub access_token_alg: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// How long a sign-in lasts before the person must sign in again.
+    pub lifetime_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -130,6 +138,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             keys: KeysConfig::default(),
             tokens: TokensConfig::default(),
+            session: SessionConfig::default(),
             password: PasswordConfig::default(),
             log: LogConfig::default(),
             clients: Vec::new(),
@@ -174,6 +183,14 @@ impl Default for TokensConfig {
             refresh_token_seconds: 30 * 86_400,
             authorization_code_seconds: 60,
             access_token_alg: "ES256".into(),
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            lifetime_seconds: 12 * 3_600,
         }
     }
 }
@@ -288,6 +305,11 @@ impl Config {
                 "tokens.authorization_code_seconds",
                 t.authorization_code_seconds,
                 600,
+            ),
+            (
+                "session.lifetime_seconds",
+                self.session.lifetime_seconds,
+                30 * 86_400,
             ),
         ] {
             if value == 0 || value > max {

@@ -9,7 +9,8 @@
 //! | [`clock`] | the only place that reads wall time |
 //! | [`domain`] | newtypes parsed at the edge: usernames, emails, phones, URIs, scopes, secrets |
 //! | [`web`] | HTTP plumbing no feature owns: error responses, security headers |
-//! | [`oidc`] | protocol endpoints: discovery |
+//! | [`oidc`] | protocol endpoints: discovery, authorize, token, userinfo, introspection, revocation, logout, device |
+//! | [`login`] | hosted sign-in pages, consent, the SSO session |
 //! | [`keys`] | signing keys: generation, encryption at rest, rotation, JWKS |
 //! | [`store`] | the ephemeral store trait, with memory and Redis backends |
 //! | [`db`] | sea-orm entities and queries per aggregate |
@@ -25,6 +26,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod keys;
+pub mod login;
 pub mod oidc;
 pub mod ops;
 pub mod security;

@@ -7,7 +7,11 @@
 //! `openidconnect` crate, as a relying party would, plus raw assertions for
 //! what relying-party libraries are lenient about.
 
-use openidconnect::core::CoreProviderMetadata;
+pub mod browser;
+mod html;
+pub mod provider;
+
+use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use openidconnect::{IssuerUrl, reqwest};
 
 pub use gatehouse::testing::TestApp;
@@ -19,6 +23,19 @@ pub fn rp_http_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_else(|e| panic!("http client: {e}"))
+}
+
+/// The provider's JWKS, parsed by the relying-party library.
+pub async fn fetch_jwks(metadata: &CoreProviderMetadata) -> CoreJsonWebKeySet {
+    let response = rp_http_client()
+        .get(metadata.jwks_uri().as_str())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("JWKS request: {e}"));
+    response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("JWKS does not parse: {e}"))
 }
 
 /// Discovers the provider the way `openidconnect` relying parties do, which

@@ -6,8 +6,8 @@
 //! Config OP: `oidcc-discovery-endpoint-verification` and the JWKS checks every
 //! module runs in its configure phase (checklist §2.1, §2.2).
 
-use conformance_tests::{TestApp, discover, rp_http_client};
-use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreResponseType};
+use conformance_tests::{TestApp, discover, fetch_jwks, rp_http_client};
+use openidconnect::core::{CoreJwsSigningAlgorithm, CoreResponseType};
 use openidconnect::{JsonWebKey as _, ResponseTypes};
 use serde_json::Value;
 
@@ -64,14 +64,7 @@ async fn oidcc_discovery_endpoint_verification() {
 async fn jwks_keys_parse_have_unique_kids_and_no_private_members() {
     let app = TestApp::spawn().await;
     let metadata = discover(&app).await;
-    let jwks: CoreJsonWebKeySet = rp_http_client()
-        .get(metadata.jwks_uri().as_str())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = fetch_jwks(&metadata).await;
     assert_eq!(jwks.keys().len(), 3);
     let mut kids: Vec<String> = jwks
         .keys()

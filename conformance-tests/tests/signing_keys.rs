@@ -8,24 +8,15 @@
 
 use std::str::FromStr as _;
 
-use conformance_tests::{TestApp, discover, rp_http_client};
+use conformance_tests::{TestApp, discover, fetch_jwks};
 use gatehouse::keys::Alg;
-use openidconnect::core::{
-    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-};
+use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJwsSigningAlgorithm};
 use openidconnect::{ClientId, Nonce};
 
 async fn sign_and_verify(alg: Alg, rp_alg: CoreJwsSigningAlgorithm) {
     let app = TestApp::spawn().await;
     let metadata = discover(&app).await;
-    let jwks: CoreJsonWebKeySet = rp_http_client()
-        .get(metadata.jwks_uri().as_str())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = fetch_jwks(&metadata).await;
     let now = gatehouse::clock::Clock::unix(app.clock.as_ref());
     let claims = serde_json::json!({
         "iss": app.issuer, "sub": "2c8d6b4e-0d9a-4b7e-9f51-1f1f7c1d2a3b", "aud": "console",

@@ -19,8 +19,10 @@
 
 pub mod audit;
 pub mod clients;
+pub mod consents;
 pub mod entity;
 pub mod organisations;
+pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod users;
 

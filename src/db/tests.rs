@@ -5,6 +5,7 @@
 //! them in sequence on one throw-away PostgreSQL cluster (initdb costs
 //! seconds), each body in a database of its own.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -12,17 +13,24 @@ use gatehouse_migrations::{Migrator, MigratorTrait};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
+use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use super::audit::{NewAuditEvent, find_audit_events, insert_audit_event};
 use super::clients::{
     ClientRecord, delete_client, find_client, find_clients, insert_client, upsert_client,
 };
+use super::consents::{delete_consent, find_consent, upsert_consent};
 use super::entity::{
-    client_redirect_uris, clients as client_rows, password_credentials, user_roles,
+    client_redirect_uris, clients as client_rows, consents as consent_rows, password_credentials,
+    refresh_tokens as refresh_token_rows, user_roles,
 };
 use super::organisations::{
     NewOrganisation, find_organisation_by_id, find_organisation_by_name, insert_organisation,
+};
+use super::refresh_tokens::{
+    Family, NewFamily, RotateOutcome, TokenRow, delete_expired_families, find_family, find_token,
+    insert_family, revoke_family, rotate,
 };
 use super::signing_keys::{SigningKey, find_signing_keys, insert_signing_key};
 use super::users::{
@@ -81,6 +89,18 @@ on_both_backends!(
     signing_keys_come_back_by_alg_then_activation,
     duplicate_kid_is_a_conflict,
     audit_events_come_back_newest_first_and_per_organisation,
+    refresh_family_and_first_token_are_found_by_hash,
+    family_of_an_unknown_client_is_refused,
+    family_whose_first_token_hash_is_taken_is_not_stored,
+    rotation_spends_the_old_token_once_and_links_the_new_one,
+    rotation_to_a_taken_hash_leaves_the_old_token_unspent,
+    family_is_revoked_once_and_keeps_the_first_time,
+    expired_families_are_deleted_with_their_tokens,
+    concurrent_rotations_of_one_token_yield_exactly_one_rotated,
+    consent_grants_accumulate_as_a_sorted_union,
+    consent_is_deleted_once_and_only_for_its_client,
+    consent_for_an_unknown_user_is_refused,
+    concurrent_consent_grants_are_all_kept,
 );
 
 async fn fresh_sqlite() -> Db {
@@ -613,6 +633,327 @@ async fn audit_events_come_back_newest_first_and_per_organisation(db: &Db) {
     assert_eq!(newest.len(), 1);
     assert_eq!(newest[0].detail, json!({"kind": "elsewhere"}));
     assert_eq!(newest[0].ip.as_deref(), Some("192.0.2.7"));
+}
+
+/// A client and a user for grants to hang on; returns the user's id.
+async fn grant_parties(db: &Db) -> Uuid {
+    insert_client(db, &sample_client("console")).await.unwrap();
+    insert_user(db, new_user("alice", "a@example.com"), NOW)
+        .await
+        .unwrap()
+        .id
+}
+
+fn new_family(user_id: Uuid, expires_at: i64) -> NewFamily {
+    NewFamily {
+        id: Uuid::new_v4(),
+        client_id: "console".to_owned(),
+        user_id: Some(user_id),
+        scope: "openid profile offline_access".to_owned(),
+        sid: Some("sid-1".to_owned()),
+        auth_time: NOW - 30,
+        acr: Some("urn:gatehouse:mfa".to_owned()),
+        amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        created_at: NOW,
+        expires_at,
+    }
+}
+
+async fn token_rows_of(db: &Db, family_id: Uuid) -> u64 {
+    refresh_token_rows::Entity::find()
+        .filter(refresh_token_rows::Column::FamilyId.eq(family_id))
+        .count(db)
+        .await
+        .unwrap()
+}
+
+async fn refresh_family_and_first_token_are_found_by_hash(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let new = new_family(user_id, NOW + 86_400);
+    insert_family(db, &new, "hash-1").await.unwrap();
+
+    let (token, family) = find_token(db, "hash-1").await.unwrap().unwrap();
+
+    assert_eq!(
+        token,
+        TokenRow {
+            token_hash: "hash-1".to_owned(),
+            family_id: new.id,
+            issued_at: NOW,
+            spent_at: None,
+        }
+    );
+    let expected = Family {
+        id: new.id,
+        client_id: "console".to_owned(),
+        user_id: Some(user_id),
+        scope: new.scope.clone(),
+        sid: new.sid.clone(),
+        auth_time: NOW - 30,
+        acr: new.acr.clone(),
+        amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        created_at: NOW,
+        expires_at: NOW + 86_400,
+        revoked_at: None,
+    };
+    assert_eq!(family, expected);
+    assert_eq!(find_family(db, new.id).await.unwrap(), Some(expected));
+    assert_eq!(find_token(db, "never-issued").await.unwrap(), None);
+    assert_eq!(find_family(db, Uuid::new_v4()).await.unwrap(), None);
+}
+
+async fn family_of_an_unknown_client_is_refused(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let family = NewFamily {
+        client_id: "unknown".to_owned(),
+        ..new_family(user_id, NOW + 60)
+    };
+
+    let err = insert_family(db, &family, "hash-1").await.unwrap_err();
+
+    assert!(matches!(err, DbError::NotFound(_)), "{err:?}");
+    assert_eq!(find_token(db, "hash-1").await.unwrap(), None);
+}
+
+async fn family_whose_first_token_hash_is_taken_is_not_stored(db: &Db) {
+    let user_id = grant_parties(db).await;
+    insert_family(db, &new_family(user_id, NOW + 60), "hash-1")
+        .await
+        .unwrap();
+    let second = new_family(user_id, NOW + 60);
+
+    let err = insert_family(db, &second, "hash-1").await.unwrap_err();
+
+    assert!(matches!(err, DbError::Conflict(_)), "{err:?}");
+    assert_eq!(err.to_string(), "refresh token already exists");
+    assert_eq!(find_family(db, second.id).await.unwrap(), None);
+}
+
+async fn rotation_spends_the_old_token_once_and_links_the_new_one(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let family = new_family(user_id, NOW + 86_400);
+    insert_family(db, &family, "old").await.unwrap();
+
+    let first = rotate(db, "old", "new", NOW + 60).await.unwrap();
+    let replay = rotate(db, "old", "replayed", NOW + 120).await.unwrap();
+    let unknown = rotate(db, &Uuid::new_v4().to_string(), "x", NOW)
+        .await
+        .unwrap();
+
+    assert_eq!(first, RotateOutcome::Rotated);
+    assert_eq!(replay, RotateOutcome::AlreadySpent);
+    assert_eq!(unknown, RotateOutcome::Unknown);
+    let (old, _) = find_token(db, "old").await.unwrap().unwrap();
+    assert_eq!(old.spent_at, Some(NOW + 60), "the replay changed nothing");
+    let (new, new_family_row) = find_token(db, "new").await.unwrap().unwrap();
+    assert_eq!(new.family_id, family.id);
+    assert_eq!(new.issued_at, NOW + 60);
+    assert_eq!(new.spent_at, None);
+    assert_eq!(new_family_row.id, family.id);
+    assert_eq!(find_token(db, "replayed").await.unwrap(), None);
+    assert_eq!(find_token(db, "x").await.unwrap(), None);
+    assert_eq!(
+        rotate(db, "new", "newer", NOW + 180).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(token_rows_of(db, family.id).await, 3);
+}
+
+async fn rotation_to_a_taken_hash_leaves_the_old_token_unspent(db: &Db) {
+    let user_id = grant_parties(db).await;
+    insert_family(db, &new_family(user_id, NOW + 60), "old")
+        .await
+        .unwrap();
+    insert_family(db, &new_family(user_id, NOW + 60), "taken")
+        .await
+        .unwrap();
+
+    let err = rotate(db, "old", "taken", NOW + 1).await.unwrap_err();
+
+    assert!(matches!(err, DbError::Conflict(_)), "{err:?}");
+    let (old, _) = find_token(db, "old").await.unwrap().unwrap();
+    assert_eq!(old.spent_at, None);
+    assert_eq!(
+        rotate(db, "old", "fresh", NOW + 2).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+}
+
+async fn family_is_revoked_once_and_keeps_the_first_time(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let family = new_family(user_id, NOW + 60);
+    insert_family(db, &family, "hash-1").await.unwrap();
+
+    assert!(revoke_family(db, family.id, NOW + 5).await.unwrap());
+    assert!(!revoke_family(db, family.id, NOW + 9).await.unwrap());
+    assert!(!revoke_family(db, Uuid::new_v4(), NOW).await.unwrap());
+
+    let (_, stored) = find_token(db, "hash-1").await.unwrap().unwrap();
+    assert_eq!(stored.revoked_at, Some(NOW + 5));
+}
+
+async fn expired_families_are_deleted_with_their_tokens(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let expired = new_family(user_id, NOW - 1);
+    let ends_now = new_family(user_id, NOW);
+    let live = new_family(user_id, NOW + 60);
+    insert_family(db, &expired, "expired").await.unwrap();
+    rotate(db, "expired", "expired-2", NOW - 10).await.unwrap();
+    insert_family(db, &ends_now, "ends-now").await.unwrap();
+    insert_family(db, &live, "live").await.unwrap();
+
+    assert_eq!(delete_expired_families(db, NOW).await.unwrap(), 1);
+
+    assert_eq!(find_family(db, expired.id).await.unwrap(), None);
+    assert_eq!(token_rows_of(db, expired.id).await, 0);
+    assert_eq!(find_token(db, "expired-2").await.unwrap(), None);
+    assert!(find_token(db, "ends-now").await.unwrap().is_some());
+    assert!(find_token(db, "live").await.unwrap().is_some());
+    assert_eq!(delete_expired_families(db, NOW).await.unwrap(), 0);
+}
+
+async fn concurrent_rotations_of_one_token_yield_exactly_one_rotated(db: &Db) {
+    const RACERS: usize = 20;
+    let user_id = grant_parties(db).await;
+    let family = new_family(user_id, NOW + 60);
+    insert_family(db, &family, "contested").await.unwrap();
+    let start = Arc::new(Barrier::new(RACERS));
+
+    let racers: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let (db, start) = (db.clone(), Arc::clone(&start));
+            tokio::spawn(async move {
+                start.wait().await;
+                let outcome = rotate(&db, "contested", &format!("successor-{i}"), NOW + 1).await;
+                (i, outcome)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for racer in racers {
+        let (i, outcome) = racer.await.unwrap();
+        match outcome.unwrap() {
+            RotateOutcome::Rotated => winners.push(i),
+            RotateOutcome::AlreadySpent => {}
+            RotateOutcome::Unknown => panic!("racer {i} did not find the token"),
+        }
+    }
+
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    assert_eq!(token_rows_of(db, family.id).await, 2);
+    let (successor, _) = find_token(db, &format!("successor-{}", winners[0]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(successor.family_id, family.id);
+}
+
+async fn consent_grants_accumulate_as_a_sorted_union(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let scopes = |names: &[&str]| names.iter().map(|&s| s.to_owned()).collect::<Vec<_>>();
+    assert_eq!(find_consent(db, user_id, "console").await.unwrap(), None);
+
+    upsert_consent(db, user_id, "console", &scopes(&["profile", "openid"]), NOW)
+        .await
+        .unwrap();
+    upsert_consent(
+        db,
+        user_id,
+        "console",
+        &scopes(&["openid", "email", "email"]),
+        NOW + 60,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        find_consent(db, user_id, "console").await.unwrap(),
+        Some(scopes(&["email", "openid", "profile"]))
+    );
+    let row = consent_rows::Entity::find_by_id((user_id, "console".to_owned()))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.granted_at, NOW + 60);
+}
+
+async fn consent_is_deleted_once_and_only_for_its_client(db: &Db) {
+    let user_id = grant_parties(db).await;
+    insert_client(db, &sample_client("other")).await.unwrap();
+    let openid = ["openid".to_owned()];
+    upsert_consent(db, user_id, "console", &openid, NOW)
+        .await
+        .unwrap();
+    upsert_consent(db, user_id, "other", &openid, NOW)
+        .await
+        .unwrap();
+
+    assert!(delete_consent(db, user_id, "console").await.unwrap());
+    assert!(!delete_consent(db, user_id, "console").await.unwrap());
+
+    assert_eq!(find_consent(db, user_id, "console").await.unwrap(), None);
+    assert_eq!(
+        find_consent(db, user_id, "other").await.unwrap(),
+        Some(openid.to_vec())
+    );
+}
+
+async fn consent_for_an_unknown_user_is_refused(db: &Db) {
+    grant_parties(db).await;
+    let stranger = Uuid::new_v4();
+
+    let err = upsert_consent(db, stranger, "console", &["openid".to_owned()], NOW)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, DbError::NotFound(_)), "{err:?}");
+    assert_eq!(find_consent(db, stranger, "console").await.unwrap(), None);
+}
+
+async fn concurrent_consent_grants_are_all_kept(db: &Db) {
+    const GRANTS: usize = 10;
+    let user_id = grant_parties(db).await;
+    let start = Arc::new(Barrier::new(GRANTS));
+
+    let grants: Vec<_> = (0..GRANTS)
+        .map(|i| {
+            let (db, start) = (db.clone(), Arc::clone(&start));
+            tokio::spawn(async move {
+                start.wait().await;
+                upsert_consent(&db, user_id, "console", &[format!("scope-{i:02}")], NOW).await
+            })
+        })
+        .collect();
+    for grant in grants {
+        grant.await.unwrap().unwrap();
+    }
+
+    let expected: Vec<String> = (0..GRANTS).map(|i| format!("scope-{i:02}")).collect();
+    assert_eq!(
+        find_consent(db, user_id, "console").await.unwrap(),
+        Some(expected)
+    );
+}
+
+/// The races above on SQLite files shared by several connections, as when
+/// several tasks of one instance refresh at once (an in-memory database has a
+/// single connection, which would serialise them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_file_with_several_connections_settles_races_like_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh_file = |name: &str| {
+        let url = format!("sqlite://{}", dir.path().join(name).display());
+        async move {
+            let db = connect(&url, 8).await.unwrap();
+            migrate(&db).await.unwrap();
+            db
+        }
+    };
+
+    concurrent_rotations_of_one_token_yield_exactly_one_rotated(&fresh_file("rotate.db").await)
+        .await;
+    concurrent_consent_grants_are_all_kept(&fresh_file("consent.db").await).await;
 }
 
 #[tokio::test]

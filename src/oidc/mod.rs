@@ -1,15 +1,43 @@
-//! The protocol surface: discovery (`OpenID` Connect Discovery 1.0, RFC 8414),
-//! JWKS, and client registration from the CLI and the config file.
+//! The protocol surface: OpenID Connect Core 1.0 and the OAuth 2 RFCs it
+//! builds on.
 //!
 //! | module | what it holds |
 //! | --- | --- |
-//! | [`discovery`] | the metadata documents, serialised once at start-up |
+//! | [`discovery`] | provider metadata (OpenID Connect Discovery 1.0, RFC 8414), serialised once |
+//! | [`authorize`] | the authorization endpoint and pushed authorization requests |
+//! | [`code`] | authorization codes: single use, replay revokes |
+//! | [`token`] | the token endpoint, one module per grant |
+//! | [`tokens`] | minting access, ID and refresh tokens |
+//! | [`access_token`] | checking presented access tokens; revocation markers |
+//! | [`grant`] | what a user authorized, behind every token |
+//! | [`claims`] | standard user claims by scope and by name |
+//! | [`userinfo`] | the userinfo endpoint |
+//! | [`introspect`], [`revoke`] | RFC 7662 and RFC 7009 |
+//! | [`end_session`], [`backchannel`] | RP-initiated and back-channel logout |
+//! | [`device`] | the device authorization grant (RFC 8628) |
+//! | [`client_auth`], [`client_cache`] | authenticating clients; a short-lived client cache |
 //! | [`registration`] | turning a [`crate::config::ClientSpec`] into a stored client |
-//! | `routes` | the HTTP endpoints |
+//! | [`error`] | RFC error codes and how they reach the client |
 
+pub mod access_token;
+pub mod authorize;
+pub mod backchannel;
+pub mod claims;
+pub mod client_auth;
+pub mod client_cache;
+pub mod code;
+pub mod device;
 pub mod discovery;
+pub mod end_session;
+pub mod error;
+pub mod grant;
+pub mod introspect;
 pub mod registration;
-mod routes;
+pub mod revoke;
+pub mod routes;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
 
 pub use discovery::Discovery;
 pub use registration::{Registered, RegistrationError, register_client, sync_declared_clients};

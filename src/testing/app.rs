@@ -118,6 +118,50 @@ impl TestApp {
         self.http.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// Creates a user with every profile claim filled in, and a password.
+    pub async fn create_user(&self, username: &str, password: &str) -> uuid::Uuid {
+        let db = &self.state.db;
+        let now = crate::clock::Clock::unix(self.clock.as_ref());
+        let user = crate::db::users::insert_user(
+            db,
+            crate::db::users::NewUser {
+                username: username.to_owned(),
+                email: format!("{username}@example.com"),
+                org_id: None,
+                title: Some("mrs".into()),
+                given_name: Some("Buffy".into()),
+                family_name: Some("Summers".into()),
+                phone: Some("+33612345678".into()),
+            },
+            now,
+        )
+        .await
+        .expect("insert user");
+        let hash = self
+            .state
+            .passwords
+            .hash(&crate::domain::SecretString::from(password))
+            .await
+            .expect("hash");
+        crate::db::users::upsert_password_hash(db, user.id, &hash, now)
+            .await
+            .expect("store password");
+        user.id
+    }
+
+    /// Registers a client; returns its secret when one was generated.
+    pub async fn create_client(&self, spec: crate::config::ClientSpec) -> Option<String> {
+        let now = crate::clock::Clock::unix(self.clock.as_ref());
+        let registered = crate::oidc::register_client(&spec, now).expect("valid client");
+        crate::db::clients::insert_client(&self.state.db, &registered.record)
+            .await
+            .expect("insert client");
+        registered
+            .generated_secret
+            .map(|s| s.expose().to_owned())
+            .or_else(|| spec.secret.map(|s| s.expose().to_owned()))
+    }
+
     /// Stops the server and waits for in-flight requests to finish.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {

@@ -1,0 +1,62 @@
+//! Password checking that tells an attacker nothing: an unknown username
+//! costs one hash like a known one (against a dummy), every failure reads
+//! the same, and attempts per username are limited, for known and unknown
+//! names alike, so the limit itself reveals nothing.
+
+use std::time::Duration;
+
+use crate::app::AppState;
+use crate::db::entity::users::Model as User;
+use crate::domain::{SecretString, Username};
+
+/// Attempts per username in [`WINDOW`] before sign-in is refused for a while.
+pub const MAX_ATTEMPTS: u64 = 10;
+pub const WINDOW: Duration = Duration::from_mins(15);
+
+pub enum Verdict {
+    Valid(Box<User>),
+    Invalid,
+    TooManyAttempts,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("the store is unavailable")]
+    Store(#[from] crate::store::StoreError),
+    #[error("the database is unavailable")]
+    Db(#[from] crate::db::DbError),
+    #[error("password hashing failed")]
+    Hash(#[from] crate::security::HashError),
+}
+
+pub async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &SecretString,
+) -> Result<Verdict, CredentialsError> {
+    let normalised = Username::parse(username).map(|u| u.as_str().to_owned());
+    let counter_key = format!(
+        "login_attempts:{}",
+        crate::security::sha256_b64url(normalised.as_deref().unwrap_or(username).as_bytes())
+    );
+    if state.store.incr(&counter_key, WINDOW).await? > MAX_ATTEMPTS {
+        return Ok(Verdict::TooManyAttempts);
+    }
+    let user = match &normalised {
+        Ok(name) => crate::db::users::find_user_by_username(&state.db, name).await?,
+        Err(_) => None,
+    };
+    let stored = match &user {
+        Some(u) if !u.disabled => crate::db::users::find_password_hash(&state.db, u.id).await?,
+        _ => None,
+    };
+    // With no stored hash this still spends one hash, on the dummy.
+    let matches = state.passwords.verify(password, stored.as_deref()).await?;
+    match user {
+        Some(user) if matches && stored.is_some() => {
+            state.store.delete(&counter_key).await?;
+            Ok(Verdict::Valid(Box::new(user)))
+        }
+        _ => Ok(Verdict::Invalid),
+    }
+}

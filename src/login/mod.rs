@@ -1,0 +1,93 @@
+//! Hosted sign-in: identifier first (username, then password), consent, and
+//! the single sign-on session.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`session`] | the SSO session and its cookie |
+//! | [`transaction`] | a sign-in in progress |
+//! | [`credentials`] | password checking, with a dummy hash and attempt limits |
+//! | `routes` | the pages |
+//!
+//! `oidc` hands a validated request to [`start`]; a finished sign-in goes
+//! back through [`crate::oidc::authorize::complete`].
+
+pub mod credentials;
+mod routes;
+pub mod session;
+pub mod transaction;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+pub use routes::routes;
+pub use session::{Session, current_session, remember_client};
+
+use crate::app::AppState;
+use crate::db::clients::ClientRecord;
+use crate::oidc::authorize::request::AuthorizationRequest;
+use crate::web::page_error::PageError;
+use transaction::{LoginTx, Purpose};
+
+/// Sends the browser to the username page for `request`.
+pub async fn start(
+    state: &AppState,
+    request: AuthorizationRequest,
+    _client: &ClientRecord,
+) -> Response {
+    let tx = LoginTx {
+        purpose: Purpose::Authorize(Box::new(request)),
+        username: None,
+    };
+    match transaction::create(state, &tx).await {
+        Ok(id) => redirect(&format!("/login?tx={id}")),
+        Err(error) => {
+            tracing::error!(%error, "could not start a sign-in");
+            PageError::unavailable().into_response_with(&state.templates)
+        }
+    }
+}
+
+/// Shows the consent page for a signed-in person.
+pub async fn ask_consent(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    request: AuthorizationRequest,
+    client: &ClientRecord,
+) -> Response {
+    let scope = request.scope.clone();
+    let tx = LoginTx {
+        purpose: Purpose::Authorize(Box::new(request)),
+        username: None,
+    };
+    match transaction::create(state, &tx).await {
+        Ok(id) => routes::consent_page(state, headers, &id, &scope, client),
+        Err(error) => {
+            tracing::error!(%error, "could not store a consent request");
+            PageError::unavailable().into_response_with(&state.templates)
+        }
+    }
+}
+
+/// Sends the browser to sign in before approving the device of `user_code`.
+pub async fn start_device(state: &AppState, user_code: &str, client_id: &str) -> Response {
+    let tx = LoginTx {
+        purpose: Purpose::Device {
+            user_code: user_code.to_owned(),
+            client_id: client_id.to_owned(),
+        },
+        username: None,
+    };
+    match transaction::create(state, &tx).await {
+        Ok(id) => redirect(&format!("/login?tx={id}")),
+        Err(error) => {
+            tracing::error!(%error, "could not start a sign-in");
+            PageError::unavailable().into_response_with(&state.templates)
+        }
+    }
+}
+
+pub fn redirect(location: &str) -> Response {
+    let location =
+        HeaderValue::from_str(location).unwrap_or_else(|_| HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}

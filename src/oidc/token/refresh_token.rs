@@ -1,0 +1,175 @@
+//! The refresh token grant (RFC 6749 §6) with rotation and reuse detection
+//! (RFC 9700 §4.14.2).
+//!
+//! Every use spends the presented token and returns a new one of the same
+//! family. Presenting a spent token means it was copied: the whole family
+//! is revoked, with the access tokens minted from it. Spending is one
+//! conditional UPDATE, so two instances racing on one token cannot both win.
+
+use uuid::Uuid;
+
+use super::internal;
+use crate::app::AppState;
+use crate::db::clients::ClientRecord;
+use crate::db::entity::users::Model as User;
+use crate::db::refresh_tokens::{NewFamily, RotateOutcome};
+use crate::oidc::access_token::revoke_family;
+use crate::oidc::authorize::params::Params;
+use crate::oidc::error::OAuthError;
+use crate::oidc::grant::{ClaimsRequest, Grant};
+use crate::oidc::tokens::{TokenResponse, access_claims, access_token, id_token, secs};
+
+fn hash(token: &str) -> String {
+    crate::security::sha256_b64url(token.as_bytes())
+}
+
+/// Records a new family for `grant` and returns its first refresh token.
+pub async fn start_family(
+    state: &AppState,
+    family_id: Uuid,
+    grant: &Grant,
+    user: &User,
+) -> Result<String, crate::db::DbError> {
+    let token = crate::security::random_token(32);
+    let now = state.clock.unix();
+    crate::db::refresh_tokens::insert_family(
+        &state.db,
+        &NewFamily {
+            id: family_id,
+            client_id: grant.client_id.clone(),
+            user_id: Some(user.id),
+            scope: grant.scope.clone(),
+            sid: grant.sid.clone(),
+            auth_time: grant.auth_time.unwrap_or(now),
+            acr: grant.acr.clone(),
+            amr: grant.amr.clone(),
+            created_at: now,
+            expires_at: now + secs(state.config.tokens.refresh_token_seconds),
+        },
+        &hash(&token),
+    )
+    .await?;
+    Ok(token)
+}
+
+pub async fn exchange(
+    state: &AppState,
+    client: &ClientRecord,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let (row, family) = crate::db::refresh_tokens::find_token(&state.db, &hash(presented))
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or_else(invalid)?;
+    // Bound to its client; another client's attempt reveals nothing and revokes nothing.
+    if family.client_id != client.client_id {
+        return Err(invalid());
+    }
+    let now = state.clock.unix();
+    if family.revoked_at.is_some() || family.expires_at <= now {
+        return Err(invalid());
+    }
+    if row.spent_at.is_some() {
+        return Err(reuse(state, family.id).await);
+    }
+    let scope = narrowed_scope(&family.scope, params.get("scope"))?;
+    let user_id = family.user_id.ok_or_else(invalid)?;
+    let user = crate::db::users::find_user_by_id(&state.db, user_id)
+        .await
+        .map_err(|e| internal(&e))?
+        .filter(|u| !u.disabled)
+        .ok_or_else(invalid)?;
+
+    let next = crate::security::random_token(32);
+    match crate::db::refresh_tokens::rotate(&state.db, &row.token_hash, &hash(&next), now)
+        .await
+        .map_err(|e| internal(&e))?
+    {
+        RotateOutcome::Rotated => {}
+        RotateOutcome::AlreadySpent => return Err(reuse(state, family.id).await),
+        RotateOutcome::Unknown => return Err(invalid()),
+    }
+    let grant = Grant {
+        sub: Some(user.id),
+        client_id: client.client_id.clone(),
+        scope,
+        nonce: None,
+        auth_time: Some(family.auth_time),
+        acr: family.acr.clone(),
+        amr: family.amr.clone(),
+        sid: family.sid.clone(),
+        claims: ClaimsRequest::default(),
+    };
+    let jti = crate::security::random_token(16);
+    let claims = access_claims(state, &grant, &jti, Some(family.id));
+    let access = access_token(state, client, &claims)
+        .await
+        .map_err(|e| internal(&e))?;
+    let id = if grant.has_scope("openid") {
+        Some(id_token(state, client, &grant, &user, Some(&access)).map_err(|e| internal(&e))?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: state.config.tokens.access_token_seconds,
+        scope: grant.scope,
+        id_token: id,
+        refresh_token: Some(next),
+    })
+}
+
+async fn reuse(state: &AppState, family: Uuid) -> OAuthError {
+    tracing::warn!(%family, "spent refresh token presented again; revoking its family");
+    if let Err(error) = revoke_family(state, family).await {
+        return internal(&error);
+    }
+    OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
+}
+
+/// RFC 6749 §6: the scope may be narrowed, never widened; absent = the original.
+fn narrowed_scope(granted: &str, requested: Option<&str>) -> Result<String, OAuthError> {
+    let Some(requested) = requested else {
+        return Ok(granted.to_owned());
+    };
+    let mut out: Vec<&str> = Vec::new();
+    for scope in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !granted.split(' ').any(|g| g == scope) {
+            return Err(OAuthError::invalid_scope(format!(
+                "{scope} was not granted"
+            )));
+        }
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    Ok(out.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_can_narrow_but_not_widen() {
+        assert_eq!(
+            narrowed_scope("openid email", None).unwrap(),
+            "openid email"
+        );
+        assert_eq!(
+            narrowed_scope("openid email", Some("email")).unwrap(),
+            "email"
+        );
+        assert_eq!(
+            narrowed_scope("openid", Some("openid email"))
+                .unwrap_err()
+                .code,
+            "invalid_scope"
+        );
+    }
+}
