@@ -10,14 +10,20 @@ use axum::http::{HeaderMap, HeaderValue, header};
 
 /// The value of cookie `name` in the request, if any. Malformed pairs are skipped.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    get_all(headers, name).next()
+}
+
+/// Every value of cookie `name`, in order (RFC 6265 §4.2.1: `name=value`
+/// pairs separated by `;`; HTTP/2 may split them over several header fields).
+pub fn get_all<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|line| line.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
+        .filter(move |(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim().trim_matches('"'))
 }
 
 /// The cookie name to use: `__Host-` prefixed when `secure`.

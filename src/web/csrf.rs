@@ -20,13 +20,11 @@
 //!   issuer on localhost (development and tests).
 //! - A session cookie (no `Max-Age`): a form left open past the browser
 //!   session answers "This form has expired", which is what it says.
-//! - The Cookie header is parsed by hand (RFC 6265 §4.2.1: `name=value`
-//!   pairs separated by `;`), skipping anything malformed; HTTP/2 may split
-//!   it into several header fields, so every one is read. A cookie value that
-//!   is not shaped like our token is ignored, so a broken cookie is replaced
-//!   instead of failing every form.
+//! - Cookies are read with [`super::cookies`]; a cookie value that is not
+//!   shaped like our token is ignored, so a broken cookie is replaced instead
+//!   of failing every form.
 
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use base64::Engine as _;
@@ -68,15 +66,8 @@ pub fn ensure(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>
         return (token.to_owned(), None);
     }
     let token = new_token();
-    let attributes = if secure {
-        "; Path=/; Secure; HttpOnly; SameSite=Strict"
-    } else {
-        "; Path=/; HttpOnly; SameSite=Strict"
-    };
-    let cookie = format!("{}={token}{attributes}", cookie_name(secure));
-    // Cannot fail: a fixed ASCII name, base64url and fixed attributes.
-    let set_cookie = HeaderValue::from_str(&cookie).ok();
-    (token, set_cookie)
+    let set_cookie = super::cookies::set(cookie_name(secure), &token, "Strict", secure, None);
+    (token, Some(set_cookie))
 }
 
 /// Checks a form POST: the token cookie and the `csrf` field must match.
@@ -110,16 +101,7 @@ fn new_token() -> String {
 
 /// The first well-formed token cookie of the right name, if any.
 fn cookie_token(headers: &HeaderMap, secure: bool) -> Option<&str> {
-    let name = cookie_name(secure);
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(cookie, _)| cookie.trim() == name)
-        .map(|(_, value)| value.trim())
-        .find(|value| is_well_formed(value))
+    super::cookies::get_all(headers, cookie_name(secure)).find(|value| is_well_formed(value))
 }
 
 fn is_well_formed(token: &str) -> bool {
@@ -132,6 +114,7 @@ fn is_well_formed(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::COOKIE;
     use proptest::prelude::*;
 
     fn with_cookie(cookie: &str) -> HeaderMap {
