@@ -32,6 +32,8 @@ pub struct AppState {
     pub clients: Arc<crate::oidc::client_cache::ClientCache>,
     /// For calls to clients (back-channel logout).
     pub http: reqwest::Client,
+    /// Where emails go: the outbox or SMTP, as `[email]` says.
+    pub mailer: crate::notify::SharedMailer,
 }
 
 /// Why the application could not start; each names the part at fault.
@@ -53,6 +55,8 @@ pub enum StartError {
     Templates(#[from] crate::web::RenderError),
     #[error("http client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("email: {0}")]
+    Email(#[from] crate::notify::NotifyError),
     #[error("listen: {0}")]
     Listen(#[source] std::io::Error),
 }
@@ -78,6 +82,7 @@ impl AppState {
             p.max_concurrent_hashes,
         )
         .map_err(|e| StartError::Passwords(e.to_string()))?;
+        let mailer = crate::notify::from_config(&config, clock.clone())?;
         Ok(Self {
             discovery: crate::oidc::Discovery::new(&config),
             config: Arc::new(config),
@@ -95,6 +100,7 @@ impl AppState {
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(crate::oidc::backchannel::TIMEOUT)
                 .build()?,
+            mailer,
         })
     }
 
@@ -103,8 +109,13 @@ impl AppState {
         Router::new()
             .merge(crate::oidc::routes())
             .merge(crate::login::routes())
+            .merge(crate::recovery::routes())
             .merge(crate::ops::routes())
             .merge(crate::web::assets::routes())
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::web::client_ip::resolve,
+            ))
             .layer(axum::middleware::from_fn(crate::ops::track_requests))
             .layer(axum::middleware::from_fn(crate::web::security_headers))
             .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
@@ -125,18 +136,40 @@ pub fn key_settings(config: &Config) -> Result<KeySettings, StartError> {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains
-/// in-flight requests. Background work (key reloads) stops with it.
+/// in-flight requests. Background work (key reloads, clean-up) stops with it.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys_periodically(state.clone()));
-    let result = axum::serve(listener, state.router())
+    let cleanup = tokio::spawn(delete_expired_grants_periodically(state.clone()));
+    let service = state
+        .router()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     reload.abort();
+    cleanup.abort();
     result
+}
+
+/// Removes refresh-token families past their expiry, hourly, so the table
+/// holds live grants only. Any instance may do it: the delete is idempotent.
+async fn delete_expired_grants_periodically(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_hours(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match crate::db::refresh_tokens::delete_expired_families(&state.db, state.clock.unix())
+            .await
+        {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired refresh-token families removed"),
+            Err(error) => tracing::warn!(%error, "could not remove expired refresh-token families"),
+        }
+    }
 }
 
 /// Re-reads signing keys so a rotation made by the CLI, or a key reaching

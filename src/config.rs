@@ -26,12 +26,16 @@ pub struct Config {
     pub issuer: String,
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
+    /// Reverse proxies whose `X-Forwarded-For` is believed; client addresses
+    /// feed the rate limits and the audit log.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub database: DatabaseConfig,
     pub store: StoreConfig,
     pub keys: KeysConfig,
     pub tokens: TokensConfig,
     pub session: SessionConfig,
     pub password: PasswordConfig,
+    pub email: EmailConfig,
     pub log: LogConfig,
     /// Clients declared here are created or updated at start-up.
     pub clients: Vec<ClientSpec>,
@@ -92,6 +96,32 @@ pub struct PasswordConfig {
     pub max_concurrent_hashes: usize,
 }
 
+/// How emails (invitations, password links, confirmations) leave.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub transport: EmailTransport,
+    /// Where the outbox writes one file per message.
+    pub outbox_dir: PathBuf,
+    /// The `From` of every message, `Name <address>` or a bare address.
+    pub from: String,
+    /// `smtps://user:password@host:465` (TLS), or `smtp://host:587?tls=required`
+    /// (STARTTLS); required when `transport = "smtp"`.
+    pub smtp_url: Option<SecretString>,
+    /// A file holding `smtp_url` (for secret managers).
+    pub smtp_url_file: Option<PathBuf>,
+}
+
+/// Where emails go.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    /// Written to files in `outbox_dir` and announced in the log (development).
+    Outbox,
+    /// Handed to an SMTP relay.
+    Smtp,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -134,12 +164,14 @@ impl Default for Config {
         Self {
             issuer: "http://localhost:8080".into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_proxies: Vec::new(),
             database: DatabaseConfig::default(),
             store: StoreConfig::default(),
             keys: KeysConfig::default(),
             tokens: TokensConfig::default(),
             session: SessionConfig::default(),
             password: PasswordConfig::default(),
+            email: EmailConfig::default(),
             log: LogConfig::default(),
             clients: Vec::new(),
         }
@@ -202,6 +234,18 @@ impl Default for PasswordConfig {
             iterations: 2,
             parallelism: 1,
             max_concurrent_hashes: 4,
+        }
+    }
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            transport: EmailTransport::Outbox,
+            outbox_dir: PathBuf::from("data/outbox"),
+            from: "Gatehouse <no-reply@localhost>".into(),
+            smtp_url: None,
+            smtp_url_file: None,
         }
     }
 }
@@ -338,6 +382,14 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        validate_email_from(&self.email.from)?;
+        let smtp_url = self.email_smtp_url()?;
+        if self.email.transport == EmailTransport::Smtp && smtp_url.is_none() {
+            return Err(ConfigError::new(
+                "email.smtp_url",
+                "is required when email.transport is smtp",
+            ));
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::new("log.format", "must be text or json"));
         }
@@ -389,6 +441,50 @@ impl Config {
                     "must decode to exactly 32 bytes (openssl rand -base64 32)",
                 )
             })
+    }
+
+    /// The SMTP relay URL, read from the value or its file; checked to be an
+    /// `smtp://` or `smtps://` URL with a host. Errors never echo the URL,
+    /// which holds the relay's password.
+    pub fn email_smtp_url(&self) -> Result<Option<SecretString>, ConfigError> {
+        let (key, url) = match (&self.email.smtp_url, &self.email.smtp_url_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "email.smtp_url",
+                    "set either the URL or smtp_url_file, not both",
+                ));
+            }
+            (Some(url), None) => ("email.smtp_url", url.expose().trim().to_owned()),
+            (None, Some(path)) => (
+                "email.smtp_url_file",
+                std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        ConfigError::new("email.smtp_url_file", format!("{}: {e}", path.display()))
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => return Ok(None),
+        };
+        let parsed = url::Url::parse(&url)
+            .map_err(|_| ConfigError::new(key, "is not a URL (smtps://user:password@host:465)"))?;
+        if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+            return Err(ConfigError::new(
+                key,
+                "must be smtps://user:password@host:465 or smtp://host:587?tls=required",
+            ));
+        }
+        let starttls = parsed
+            .query_pairs()
+            .any(|(name, value)| name == "tls" && value == "required");
+        let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if parsed.scheme() == "smtp" && !starttls && !loopback {
+            return Err(ConfigError::new(
+                key,
+                "plain smtp:// is allowed only for localhost: use smtps:// or add ?tls=required",
+            ));
+        }
+        Ok(Some(SecretString::from(url)))
     }
 
     /// The longest life of anything a signing key signs: a retired key stays
@@ -474,6 +570,17 @@ fn validate_issuer(issuer: &str) -> Result<String, ConfigError> {
         }
     }
     Ok(trimmed.to_owned())
+}
+
+fn validate_email_from(from: &str) -> Result<(), ConfigError> {
+    from.parse::<lettre::message::Mailbox>()
+        .map(drop)
+        .map_err(|_| {
+            ConfigError::new(
+                "email.from",
+                "must be an address, optionally with a name: \"Gatehouse <no-reply@example.com>\"",
+            )
+        })
 }
 
 fn validate_database_url(url: &str) -> Result<(), ConfigError> {
@@ -627,6 +734,98 @@ mod tests {
         let err =
             Config::load_from(Some(Path::new("/nonexistent/gatehouse.toml")), &[]).unwrap_err();
         assert_eq!(err.key, "--config");
+    }
+
+    #[test]
+    fn email_goes_to_the_outbox_by_default_and_smtp_needs_a_url() {
+        let config = Config::load_from(None, &[]).unwrap();
+        assert_eq!(config.email.transport, EmailTransport::Outbox);
+        assert_eq!(config.email.outbox_dir, Path::new("data/outbox"));
+        let err =
+            Config::load_from(None, &env(&[("GATEHOUSE__EMAIL__TRANSPORT", "smtp")])).unwrap_err();
+        assert_eq!(err.key, "email.smtp_url");
+        let err = Config::load_from(None, &env(&[("GATEHOUSE__EMAIL__TRANSPORT", "pigeon")]))
+            .unwrap_err();
+        assert_eq!(err.key, "email.transport", "{err}");
+    }
+
+    #[test]
+    fn smtp_url_is_checked_without_echoing_it_and_can_come_from_a_file() {
+        let err = Config::load_from(
+            None,
+            &env(&[
+                ("GATEHOUSE__EMAIL__TRANSPORT", "smtp"),
+                (
+                    "GATEHOUSE__EMAIL__SMTP_URL",
+                    "https://mailer:hunter2@relay.example.com",
+                ),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "email.smtp_url");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = Config::load_from(
+            None,
+            &env(&[(
+                "GATEHOUSE__EMAIL__SMTP_URL",
+                "smtp://mailer:hunter2@relay.example.com:587",
+            )]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "email.smtp_url");
+        assert!(err.problem.contains("tls=required"), "{err}");
+        for accepted in [
+            "smtp://relay.example.com:587?tls=required",
+            "smtp://127.0.0.1:25",
+        ] {
+            let config = Config::load_from(None, &env(&[("GATEHOUSE__EMAIL__SMTP_URL", accepted)]));
+            assert!(config.is_ok(), "{accepted}: {:?}", config.err());
+        }
+
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            "smtps://mailer:hunter2@relay.example.com:465\n",
+        )
+        .unwrap();
+        let config = Config::load_from(
+            None,
+            &env(&[
+                ("GATEHOUSE__EMAIL__TRANSPORT", "smtp"),
+                (
+                    "GATEHOUSE__EMAIL__SMTP_URL_FILE",
+                    file.path().to_str().unwrap(),
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.email_smtp_url().unwrap().unwrap().expose(),
+            "smtps://mailer:hunter2@relay.example.com:465"
+        );
+        let config = Config::load_from(
+            None,
+            &env(&[(
+                "GATEHOUSE__EMAIL__SMTP_URL",
+                "smtps://mailer:hunter2@relay.example.com:465",
+            )]),
+        )
+        .unwrap();
+        assert!(config.email_smtp_url().unwrap().is_some());
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_sender_must_be_a_mailbox() {
+        let err =
+            Config::load_from(None, &env(&[("GATEHOUSE__EMAIL__FROM", "Gatehouse")])).unwrap_err();
+        assert_eq!(err.key, "email.from");
+        let config = Config::load_from(
+            None,
+            &env(&[("GATEHOUSE__EMAIL__FROM", "Acme ID <id@acme.example>")]),
+        )
+        .unwrap();
+        assert_eq!(config.email.from, "Acme ID <id@acme.example>");
     }
 
     #[test]

@@ -11,9 +11,11 @@
 //! | [`web`] | HTTP plumbing no feature owns: error responses, security headers |
 //! | [`oidc`] | protocol endpoints: discovery, authorize, token, userinfo, introspection, revocation, logout, device |
 //! | [`login`] | hosted sign-in pages, consent, the SSO session |
+//! | [`recovery`] | single-use password links, invitations, the set-password page |
 //! | [`keys`] | signing keys: generation, encryption at rest, rotation, JWKS |
 //! | [`store`] | the ephemeral store trait, with memory and Redis backends |
 //! | [`db`] | sea-orm entities and queries per aggregate |
+//! | [`notify`] | email senders: SMTP, the development outbox, an in-memory capture for tests |
 //! | [`security`] | password policy and hashing, client secrets, audit events |
 //! | [`ops`] | `/healthz`, `/readyz`, `/metrics` |
 //! | [`cli`] | the `gatehouse` sub-commands |
@@ -27,8 +29,10 @@ pub mod db;
 pub mod domain;
 pub mod keys;
 pub mod login;
+pub mod notify;
 pub mod oidc;
 pub mod ops;
+pub mod recovery;
 pub mod security;
 pub mod store;
 #[doc(hidden)]

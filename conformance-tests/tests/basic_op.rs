@@ -1057,3 +1057,49 @@ async fn a_form_without_its_csrf_token_is_refused() {
     assert_eq!(page.status, 400);
     assert!(!page.has_field("password"));
 }
+
+/// Submits `password` for `username` through the hosted pages; returns the last page.
+async fn try_password(
+    p: &Provider,
+    username: &str,
+    password: &str,
+) -> conformance_tests::browser::Page {
+    let browser = Browser::new();
+    let params = Provider::request("client", STATE, NONCE, &[]);
+    let page = browser
+        .navigate(&p.authorize_url(&params), RP)
+        .await
+        .expect_page();
+    let i = page.form_for("/login/username").unwrap();
+    let page = browser
+        .submit(&page, i, &[("username", username)], None, RP)
+        .await
+        .expect_page();
+    let i = page.form_for("/login/password").unwrap();
+    browser
+        .submit(&page, i, &[("password", password)], None, RP)
+        .await
+        .expect_page()
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_a_username_whether_it_exists_or_not() {
+    let p = Provider::start().await;
+    for username in [USERNAME, "nobody-here"] {
+        for _ in 0..10 {
+            let page = try_password(&p, username, "Wrong#Password1").await;
+            assert_eq!(page.status, 200);
+        }
+        let locked = try_password(&p, username, PASSWORD).await;
+        assert_eq!(
+            locked.status,
+            429,
+            "even the right password waits: {}",
+            locked.text()
+        );
+    }
+    // The lock lifts after the window.
+    p.app.clock.advance(Duration::from_secs(15 * 60 + 1));
+    let page = try_password(&p, USERNAME, PASSWORD).await;
+    assert_ne!(page.status, 429);
+}

@@ -207,5 +207,5 @@ async fn concurrent_redemptions_on_the_memory_store_yield_exactly_one_success() 
     let params = Provider::request("console", STATE, NONCE, &[]);
     let callback = p.sign_in(&Browser::new(), &params).await;
     let code = callback.param("code").unwrap();
-    assert_eq!(race(&[p.app.issuer.clone()], code).await, 1);
+    assert_eq!(race(std::slice::from_ref(&p.app.issuer), code).await, 1);
 }

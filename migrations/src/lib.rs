@@ -23,6 +23,7 @@ mod m20261122_000004_create_signing_keys;
 mod m20261122_000005_create_refresh_tokens;
 mod m20261122_000006_create_consents;
 mod m20261122_000007_create_audit_events;
+mod m20261122_000008_create_password_links;
 
 /// Applies and rolls back the schema, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_refresh_tokens::Migration),
             Box::new(m20261122_000006_create_consents::Migration),
             Box::new(m20261122_000007_create_audit_events::Migration),
+            Box::new(m20261122_000008_create_password_links::Migration),
         ]
     }
 }

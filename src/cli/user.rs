@@ -1,4 +1,4 @@
-//! `gatehouse user create | enforce-mfa | set-role`.
+//! `gatehouse user create [--invite] | enforce-mfa | set-role`.
 
 use clap::{Subcommand, ValueEnum};
 
@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::users::{Authentication, NewUser};
 use crate::domain::{EmailAddress, PhoneNumber, SecretString, Username};
+use crate::notify::Delivery;
 use crate::security::password_hash::{HashParams, PasswordHasher};
 use crate::security::password_policy::check_password;
 
@@ -34,6 +35,10 @@ pub enum UserCommand {
         /// Read the initial password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Create the account without a password and email the user a link to
+        /// choose one (valid 7 days), through the configured `[email]` transport.
+        #[arg(long, conflicts_with_all = ["password", "password_stdin"])]
+        invite: bool,
         #[arg(long)]
         given_name: Option<String>,
         #[arg(long)]
@@ -83,6 +88,7 @@ pub async fn run(cmd: UserCommand, config: &Config, db: &Db, out: &Output) -> Re
             org,
             password,
             password_stdin,
+            invite,
             given_name,
             family_name,
             title,
@@ -98,6 +104,7 @@ pub async fn run(cmd: UserCommand, config: &Config, db: &Db, out: &Output) -> Re
                 phone,
                 org,
                 password: password.map(SecretString::from),
+                invite,
                 given_name,
                 family_name,
                 title: title.map(|t| match t {
@@ -210,6 +217,7 @@ struct CreateUser {
     phone: Option<String>,
     org: Option<String>,
     password: Option<SecretString>,
+    invite: bool,
     given_name: Option<String>,
     family_name: Option<String>,
     title: Option<&'static str>,
@@ -269,6 +277,12 @@ async fn create(input: CreateUser, config: &Config, db: &Db, out: &Output) -> Re
         }
         None => None,
     };
+    // A broken email setup stops the command before the account exists.
+    let inviter = if input.invite {
+        Some(Inviter::from_config(config)?)
+    } else {
+        None
+    };
     let now = SystemClock.unix();
     let user = crate::db::users::insert_user(
         db,
@@ -296,17 +310,114 @@ async fn create(input: CreateUser, config: &Config, db: &Db, out: &Output) -> Re
         serde_json::json!({ "username": user.username, "password_set": input.password.is_some() }),
     )
     .await?;
-    out.emit(
-        &serde_json::json!({
-            "sub": user.id,
-            "username": user.username,
-            "email": user.email,
-            "org": org.as_ref().map(|o| o.name.clone()),
-            "password_set": input.password.is_some(),
-        }),
-        &format!("user {} created (sub {})", user.username, user.id),
-    );
+    let delivery = match &inviter {
+        Some(inviter) => Some(inviter.invite(config, db, &user).await?),
+        None => None,
+    };
+    let json = serde_json::json!({
+        "sub": user.id,
+        "username": user.username,
+        "email": user.email,
+        "org": org.as_ref().map(|o| o.name.clone()),
+        "password_set": input.password.is_some(),
+    });
+    report_created(out, json, &user, delivery.as_ref());
     Ok(())
+}
+
+/// Prints the new account, and where its invitation went: the outbox file
+/// is what the operator opens (or forwards) in development.
+fn report_created(
+    out: &Output,
+    mut json: serde_json::Value,
+    user: &crate::db::entity::users::Model,
+    delivery: Option<&Delivery>,
+) {
+    json["invited"] = delivery.is_some().into();
+    let mut text = format!("user {} created (sub {})", user.username, user.id);
+    match delivery {
+        Some(Delivery::Written(path)) => {
+            json["outbox_file"] = path.display().to_string().into();
+            text.push_str("\ninvitation written to the outbox: ");
+            text.push_str(&path.display().to_string());
+        }
+        Some(_) => {
+            text.push_str("\ninvitation emailed to ");
+            text.push_str(&user.email);
+        }
+        None => {}
+    }
+    out.emit(&json, &text);
+}
+
+/// What `--invite` needs, built from the config before anything is written.
+struct Inviter {
+    mailer: crate::notify::SharedMailer,
+    templates: crate::web::Templates,
+}
+
+impl Inviter {
+    fn from_config(config: &Config) -> Result<Self, CliError> {
+        let mailer = crate::notify::from_config(config, std::sync::Arc::new(SystemClock))
+            .map_err(|e| CliError::Invalid(e.to_string()))?;
+        let templates =
+            crate::web::Templates::new().map_err(|e| CliError::Invalid(e.to_string()))?;
+        Ok(Self { mailer, templates })
+    }
+
+    /// Emails the invitation and records it in the audit log.
+    async fn invite(
+        &self,
+        config: &Config,
+        db: &Db,
+        user: &crate::db::entity::users::Model,
+    ) -> Result<Delivery, CliError> {
+        let delivery = crate::recovery::invite(
+            db,
+            self.mailer.as_ref(),
+            &self.templates,
+            &SystemClock,
+            &config.issuer,
+            user,
+        )
+        .await
+        .map_err(|e| {
+            // The operator may see the cause (a refused relay, a full disk).
+            CliError::Invalid(format!(
+                "user {} created, but the invitation failed: {}",
+                user.username,
+                with_causes(&e)
+            ))
+        })?;
+        let transport = match delivery {
+            Delivery::Written(_) => "outbox",
+            Delivery::Relayed => "smtp",
+            Delivery::Captured => "captured",
+        };
+        audit(
+            db,
+            "user.invited",
+            Some(user.id),
+            user.org_id,
+            None,
+            serde_json::json!({ "username": user.username, "transport": transport }),
+        )
+        .await?;
+        Ok(delivery)
+    }
+}
+
+/// `error: cause: cause…`, on one line.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    // One line, whatever a relay answered.
+    line.replace(['\r', '\n'], " ")
 }
 
 async fn find(db: &Db, username: &str) -> Result<crate::db::entity::users::Model, CliError> {

@@ -22,6 +22,7 @@ pub mod clients;
 pub mod consents;
 pub mod entity;
 pub mod organisations;
+pub mod password_links;
 pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod users;

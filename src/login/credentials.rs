@@ -11,6 +11,10 @@ use crate::domain::{SecretString, Username};
 
 /// Attempts per username in [`WINDOW`] before sign-in is refused for a while.
 pub const MAX_ATTEMPTS: u64 = 10;
+/// Failed attempts per client address in [`WINDOW`]: stops one source
+/// spraying a common password over many usernames, while an office behind
+/// one address still signs in (successes do not count).
+pub const MAX_ATTEMPTS_PER_ADDRESS: u64 = 100;
 pub const WINDOW: Duration = Duration::from_mins(15);
 
 pub enum Verdict {
@@ -33,7 +37,12 @@ pub async fn check_password(
     state: &AppState,
     username: &str,
     password: &SecretString,
+    from: std::net::IpAddr,
 ) -> Result<Verdict, CredentialsError> {
+    let address_key = format!("login_failures_from:{from}");
+    if crate::store::count(state.store.as_ref(), &address_key).await? >= MAX_ATTEMPTS_PER_ADDRESS {
+        return Ok(Verdict::TooManyAttempts);
+    }
     let normalised = Username::parse(username).map(|u| u.as_str().to_owned());
     let counter_key = format!(
         "login_attempts:{}",
@@ -57,6 +66,9 @@ pub async fn check_password(
             state.store.delete(&counter_key).await?;
             Ok(Verdict::Valid(Box::new(user)))
         }
-        _ => Ok(Verdict::Invalid),
+        _ => {
+            state.store.incr(&address_key, WINDOW).await?;
+            Ok(Verdict::Invalid)
+        }
     }
 }

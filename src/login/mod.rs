@@ -55,12 +55,13 @@ pub async fn ask_consent(
     client: &ClientRecord,
 ) -> Response {
     let scope = request.scope.clone();
+    let redirect_uri = request.redirect_uri.clone();
     let tx = LoginTx {
         purpose: Purpose::Authorize(Box::new(request)),
         username: None,
     };
     match transaction::create(state, &tx).await {
-        Ok(id) => routes::consent_page(state, headers, &id, &scope, client),
+        Ok(id) => routes::consent_page(state, headers, &id, &scope, &redirect_uri, client),
         Err(error) => {
             tracing::error!(%error, "could not store a consent request");
             PageError::unavailable().into_response_with(&state.templates)

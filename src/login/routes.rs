@@ -1,4 +1,4 @@
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::db::clients::ClientRecord;
 use crate::domain::SecretString;
 use crate::oidc::grant::ACR_PASSWORD;
+use crate::web::client_ip::ClientIp;
 use crate::web::page_error::PageError;
 
 pub fn routes() -> Router<AppState> {
@@ -54,14 +55,59 @@ fn unavailable(state: &AppState, error: &dyn std::fmt::Display) -> Response {
 }
 
 /// Renders `template` with a CSRF token, setting the CSRF cookie when new.
-fn page(state: &AppState, headers: &HeaderMap, template: &str, ctx: minijinja::Value) -> Response {
+/// Renders `template` with a CSRF token, setting the CSRF cookie when new;
+/// its forms may lead on to `form_target` (the client's redirect URI).
+fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    template: &str,
+    ctx: minijinja::Value,
+    form_target: Option<&str>,
+) -> Response {
     let (csrf, set_cookie) = crate::web::csrf::ensure(headers, secure(state));
     let ctx = minijinja::context! { csrf => csrf, ..ctx };
     let mut response = state.templates.page(template, ctx);
     if let Some(cookie) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
+    if let Some(target) = form_target {
+        crate::web::headers::allow_form_target(&mut response, target);
+    }
     response
+}
+
+/// Where a finished sign-in for `tx` goes: the client, for an authorization.
+fn form_target(tx: &LoginTx) -> Option<&str> {
+    match &tx.purpose {
+        Purpose::Authorize(request) => Some(&request.redirect_uri),
+        Purpose::Device { .. } => None,
+    }
+}
+
+/// The sign-in a posted form belongs to, once its CSRF token checks out;
+/// `take` consumes it so the form works once. Otherwise the page to show.
+async fn posted_tx(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &LoginForm,
+    take: bool,
+) -> Result<(String, LoginTx), Response> {
+    if crate::web::csrf::verify(headers, secure(state), form.csrf.as_deref()).is_err() {
+        return Err(expired(state));
+    }
+    let Some(id) = form.tx.clone() else {
+        return Err(expired(state));
+    };
+    let found = if take {
+        transaction::take(state, &id).await
+    } else {
+        transaction::load(state, &id).await
+    };
+    match found {
+        Ok(Some(tx)) => Ok((id, tx)),
+        Ok(None) => Err(expired(state)),
+        Err(e) => Err(unavailable(state, &e)),
+    }
 }
 
 async fn client_name(state: &AppState, client_id: &str) -> String {
@@ -111,6 +157,7 @@ fn show_username(
         headers,
         "login/username.html",
         minijinja::context! { tx => id, login_hint => hint, error => error, client_name => client_name },
+        form_target(tx),
     )
 }
 
@@ -119,16 +166,9 @@ async fn username_submitted(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if crate::web::csrf::verify(&headers, secure(&state), form.csrf.as_deref()).is_err() {
-        return expired(&state);
-    }
-    let Some(id) = form.tx else {
-        return expired(&state);
-    };
-    let mut tx = match transaction::load(&state, &id).await {
-        Ok(Some(tx)) => tx,
-        Ok(None) => return expired(&state),
-        Err(e) => return unavailable(&state, &e),
+    let (id, mut tx) = match posted_tx(&state, &headers, &form, false).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let name = client_name(&state, tx.client_id()).await;
     let typed = form.username.unwrap_or_default().trim().to_lowercase();
@@ -157,31 +197,26 @@ async fn username_submitted(
         &headers,
         "login/password.html",
         minijinja::context! { tx => id, username => typed, mfa_protected => mfa_protected, client_name => name },
+        form_target(&tx),
     )
 }
 
 async fn password_submitted(
     State(state): State<AppState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if crate::web::csrf::verify(&headers, secure(&state), form.csrf.as_deref()).is_err() {
-        return expired(&state);
-    }
-    let Some(id) = form.tx else {
-        return expired(&state);
-    };
-    let tx = match transaction::load(&state, &id).await {
-        Ok(Some(tx)) => tx,
-        Ok(None) => return expired(&state),
-        Err(e) => return unavailable(&state, &e),
+    let (id, tx) = match posted_tx(&state, &headers, &form, false).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let Some(username) = tx.username.clone() else {
         return expired(&state);
     };
     let password = SecretString::from(form.password.unwrap_or_default());
     let name = client_name(&state, tx.client_id()).await;
-    let user = match check_password(&state, &username, &password).await {
+    let user = match check_password(&state, &username, &password, ip).await {
         Ok(Verdict::Valid(user)) => user,
         Ok(Verdict::Invalid) => {
             return show_username(&state, &headers, &id, &tx, &name, Some(WRONG_CREDENTIALS));
@@ -218,7 +253,7 @@ async fn password_submitted(
             user_id: Some(user.id),
             org_id: user.org_id,
             client_id: Some(tx.client_id()),
-            ip: None,
+            ip: Some(&ip.to_string()),
             detail: serde_json::json!({ "amr": ["pwd"] }),
         },
     )
@@ -258,6 +293,7 @@ pub fn consent_page(
     headers: &HeaderMap,
     id: &str,
     scope: &str,
+    redirect_uri: &str,
     client: &ClientRecord,
 ) -> Response {
     let scopes: Vec<minijinja::Value> = scope
@@ -274,6 +310,7 @@ pub fn consent_page(
             client_name => client.name.clone().unwrap_or_else(|| client.client_id.clone()),
             scopes => scopes,
         },
+        Some(redirect_uri),
     )
 }
 
@@ -293,16 +330,9 @@ async fn consent_submitted(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if crate::web::csrf::verify(&headers, secure(&state), form.csrf.as_deref()).is_err() {
-        return expired(&state);
-    }
-    let Some(id) = form.tx else {
-        return expired(&state);
-    };
-    let tx = match transaction::take(&state, &id).await {
-        Ok(Some(tx)) => tx,
-        Ok(None) => return expired(&state),
-        Err(e) => return unavailable(&state, &e),
+    let (_, tx) = match posted_tx(&state, &headers, &form, true).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let session = match super::session::current_session(&state, &headers).await {
         Ok(Some(session)) => session,

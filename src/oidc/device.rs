@@ -195,8 +195,15 @@ struct DeviceForm {
     decision: Option<String>,
 }
 
+/// Wrong user codes one address may type in [`ATTEMPT_WINDOW`].
+const MAX_WRONG_CODES: u64 = 20;
+const ATTEMPT_WINDOW: Duration = Duration::from_mins(15);
+
 async fn device_submitted(
     State(state): State<AppState>,
+    axum::extract::Extension(crate::web::client_ip::ClientIp(ip)): axum::extract::Extension<
+        crate::web::client_ip::ClientIp,
+    >,
     headers: HeaderMap,
     axum::Form(form): axum::Form<DeviceForm>,
 ) -> Response {
@@ -215,7 +222,16 @@ async fn device_submitted(
         );
     }
     let typed = form.user_code.unwrap_or_default();
+    // User codes are short: guessing is limited per address (RFC 8628 §5.1).
+    let attempts_key = format!("device_code_attempts:{ip}");
+    if crate::store::count(state.store.as_ref(), &attempts_key)
+        .await
+        .is_ok_and(|n| n >= MAX_WRONG_CODES)
+    {
+        return PageError::too_many_requests().into_response_with(&state.templates);
+    }
     let Some((key, mut record)) = find_by_user_code(&state, &typed).await else {
+        let _ = state.store.incr(&attempts_key, ATTEMPT_WINDOW).await;
         return code_page(&state, &headers, Some(&typed), Some(INVALID_CODE));
     };
     let session = match crate::login::current_session(&state, &headers).await {

@@ -106,16 +106,20 @@ async fn request(
                     .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)),
                 None => false,
             };
-            if !registered {
-                return bad(
-                    "The application asked to send you to an address it has not registered.",
-                );
+            match (registered, &hint) {
+                (true, _) => Some(uri.to_owned()),
+                (false, Some(_)) => {
+                    return bad(
+                        "The application asked to send you to an address it has not registered.",
+                    );
+                }
+                // Nobody identified: confirm on our page and stay here afterwards.
+                (false, None) => None,
             }
-            Some(uri.to_owned())
         }
     };
     if hint.is_none() && !confirmed {
-        return confirm_page(state, headers, params);
+        return confirm_page(state, headers, params, redirect.as_deref());
     }
     let (ended, clear_cookie) = match crate::login::session::end(state, headers).await {
         Ok(done) => done,
@@ -139,7 +143,12 @@ async fn request(
     response
 }
 
-fn confirm_page(state: &AppState, headers: &HeaderMap, params: &Params) -> Response {
+fn confirm_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    redirect: Option<&str>,
+) -> Response {
     let secure = state.config.issuer.starts_with("https://");
     let (csrf, set_cookie) = crate::web::csrf::ensure(headers, secure);
     let mut response = state.templates.page(
@@ -147,12 +156,15 @@ fn confirm_page(state: &AppState, headers: &HeaderMap, params: &Params) -> Respo
         minijinja::context! {
             csrf => csrf,
             state => params.get("state"),
-            post_logout_redirect_uri => params.get("post_logout_redirect_uri"),
+            post_logout_redirect_uri => redirect,
             client_id => params.get("client_id"),
         },
     );
     if let Some(cookie) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    if let Some(target) = redirect {
+        crate::web::headers::allow_form_target(&mut response, target);
     }
     response
 }

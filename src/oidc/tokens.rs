@@ -175,6 +175,36 @@ pub fn half_hash(alg: Alg, token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
 
+/// The token response for `grant`: an access token (with id `jti`, from
+/// refresh-token `family` if any), an ID token when `openid` was granted to a
+/// user, and `refresh_token` when the grant started or rotated one.
+pub async fn respond(
+    state: &AppState,
+    client: &ClientRecord,
+    grant: &Grant,
+    user: Option<&User>,
+    jti: &str,
+    family: Option<Uuid>,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, MintError> {
+    let claims = access_claims(state, grant, jti, family);
+    let access = access_token(state, client, &claims).await?;
+    let id = match user {
+        Some(user) if grant.has_scope("openid") => {
+            Some(id_token(state, client, grant, user, Some(&access))?)
+        }
+        _ => None,
+    };
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: state.config.tokens.access_token_seconds,
+        scope: grant.scope.clone(),
+        id_token: id,
+        refresh_token,
+    })
+}
+
 /// The JSON token response, never cached (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {

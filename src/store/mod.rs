@@ -135,6 +135,16 @@ pub async fn take_json<T: DeserializeOwned>(
     decode(store.take(key).await?)
 }
 
+/// The current value of an [`Store::incr`] counter; 0 when absent or expired.
+pub async fn count(store: &dyn Store, key: &str) -> Result<u64, StoreError> {
+    Ok(store
+        .get(key)
+        .await?
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(0))
+}
+
 fn decode<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
     bytes
         .map(|bytes| serde_json::from_slice(&bytes).map_err(StoreError::Corrupt))

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// An HTTP client that does not follow redirects, so tests see them.
     pub http: reqwest::Client,
+    /// Where this app's emails go (unless a test chose another directory).
+    pub outbox: std::path::PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -71,6 +73,13 @@ impl TestAppBuilder {
             .database_url
             .unwrap_or_else(|| "sqlite::memory:".into());
         config.store.url = self.store_url.unwrap_or_else(|| "memory://".into());
+        // Emails of each app go to a directory of its own, never the repository's.
+        let outbox = std::env::temp_dir().join(format!(
+            "gatehouse-test-outbox-{}-{}",
+            std::process::id(),
+            crate::security::random_token(8)
+        ));
+        config.email.outbox_dir.clone_from(&outbox);
         // Cheap hashing keeps tests fast; the production cost is benchmarked separately.
         config.password.memory_kib = 1024;
         config.password.iterations = 1;
@@ -94,6 +103,7 @@ impl TestAppBuilder {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("http client"),
+            outbox,
             shutdown: Some(shutdown),
             task: Some(task),
         }
@@ -178,5 +188,6 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        let _ = std::fs::remove_dir_all(&self.outbox);
     }
 }

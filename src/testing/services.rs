@@ -123,6 +123,33 @@ pub fn postgres(suite: &str) -> Option<Service> {
     })
 }
 
+/// A chromedriver of its own (for browser tests), or `None` (announced) when
+/// chromedriver or Chromium is not installed.
+pub fn chromedriver(suite: &str) -> Option<Service> {
+    let (Some(driver), Some(_)) = (
+        find_binary("chromedriver", &[]),
+        find_binary("chromium", &[]).or_else(|| find_binary("chromium-browser", &[])),
+    ) else {
+        announce_skip(suite, "chromium and chromium-driver are not installed");
+        return None;
+    };
+    let port = free_port();
+    let dir = scratch_dir("chromedriver");
+    let command = format!("{} --port={port}", driver.display());
+    let watchdog = watch(&command, &dir, None);
+    wait_for_port(port);
+    Some(Service {
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        watchdog,
+    })
+}
+
+/// The Chromium binary chromedriver should drive.
+pub fn chromium_binary() -> Option<PathBuf> {
+    find_binary("chromium", &[]).or_else(|| find_binary("chromium-browser", &[]))
+}
+
 /// Starts `command` under an `sh` watchdog that ends it (and wipes `dir`) on
 /// SIGTERM or once this process is gone.
 fn watch(command: &str, dir: &Path, run_as: Option<&str>) -> Child {

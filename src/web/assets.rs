@@ -17,13 +17,19 @@ use axum::routing::get;
 
 const STYLESHEET: &str = include_str!("../../assets/gatehouse.css");
 const FORM_POST_SCRIPT: &str = include_str!("../../assets/form_post.js");
+const PASSWORD_STRENGTH_SCRIPT: &str = include_str!("../../assets/password_strength.js");
 const CACHE_FOR_A_DAY: &str = "public, max-age=86400";
 
-/// `/assets/gatehouse.css` and `/assets/form_post.js`.
+/// `/assets/gatehouse.css`, `/assets/form_post.js` and
+/// `/assets/password_strength.js` (the set-password page's meter).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/assets/gatehouse.css", get(stylesheet))
         .route("/assets/form_post.js", get(form_post_script))
+        .route(
+            "/assets/password_strength.js",
+            get(|| async { script(PASSWORD_STRENGTH_SCRIPT) }),
+        )
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -40,6 +46,10 @@ async fn stylesheet() -> impl IntoResponse {
 }
 
 async fn form_post_script() -> impl IntoResponse {
+    script(FORM_POST_SCRIPT)
+}
+
+fn script(source: &'static str) -> impl IntoResponse {
     (
         [
             (
@@ -48,7 +58,7 @@ async fn form_post_script() -> impl IntoResponse {
             ),
             (CACHE_CONTROL, HeaderValue::from_static(CACHE_FOR_A_DAY)),
         ],
-        FORM_POST_SCRIPT,
+        source,
     )
 }
 
@@ -99,6 +109,36 @@ mod tests {
         assert!(body.contains("DOMContentLoaded"));
         assert!(body.contains("document.forms[0]"));
         assert!(body.contains(".submit()"));
+    }
+
+    #[tokio::test]
+    async fn password_strength_script_is_served_as_javascript_and_knows_every_rule() {
+        let response = fetch("/assets/password_strength.js").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
+        let body = response.text().await.unwrap();
+        for code in [
+            "too_short",
+            "missing_lowercase",
+            "missing_uppercase",
+            "missing_digit",
+            "missing_special",
+            "forbidden_character",
+        ] {
+            assert!(body.contains(code), "{code} missing");
+        }
+        // Its character class lists exactly the policy's special characters.
+        assert!(
+            body.contains(
+                crate::security::password_policy::SPECIAL_CHARACTERS
+                    .replace('-', "\\-")
+                    .replace('/', "\\/")
+                    .as_str()
+            )
+        );
     }
 
     #[tokio::test]

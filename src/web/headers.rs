@@ -1,9 +1,9 @@
 //! Security headers on every response, each set only when the handler did not
-//! choose its own (discovery and JWKS allow caching; a `form_post` page needs
-//! its own Content-Security-Policy).
+//! choose its own (discovery and JWKS allow caching; a page whose form ends
+//! at a client needs its own Content-Security-Policy).
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -21,6 +21,31 @@ const DEFAULTS: &[(&str, &str)] = &[
     ),
     ("cross-origin-opener-policy", "same-origin"),
 ];
+
+/// Lets the forms of `response` lead to `target`'s origin as well as ours.
+///
+/// CSP `form-action` also governs the redirects that follow a form
+/// submission, so a sign-in or consent form whose answer is a redirect to
+/// the client needs the client's origin allowed (browsers otherwise block the
+/// final hop). Nothing else about the policy changes.
+pub fn allow_form_target(response: &mut Response, target: &str) {
+    let Some(origin) = url::Url::parse(target)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+    else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+         connect-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
 
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

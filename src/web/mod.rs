@@ -10,6 +10,7 @@
 //! | [`render`] | the embedded minijinja page templates |
 
 pub mod assets;
+pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
 pub mod headers;

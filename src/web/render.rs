@@ -78,6 +78,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "device/done.html",
         include_str!("../../templates/device/done.html"),
     ),
+    (
+        "recovery/set_password.html",
+        include_str!("../../templates/recovery/set_password.html"),
+    ),
+    (
+        "recovery/password_set.html",
+        include_str!("../../templates/recovery/password_set.html"),
+    ),
+    (
+        "email/invitation.txt",
+        include_str!("../../templates/email/invitation.txt"),
+    ),
+    (
+        "email/password_set.txt",
+        include_str!("../../templates/email/password_set.txt"),
+    ),
 ];
 
 /// Answered when a template itself fails: it cannot depend on the templates.

@@ -8,6 +8,8 @@
 )]
 
 mod backends;
+mod browser;
 mod cli;
 mod discovery;
+mod invite;
 mod ops;

@@ -40,19 +40,8 @@ pub fn deliver(
                 "form_post.html",
                 minijinja::context! { action => redirect_uri, fields => fields },
             );
-            // The form posts to the client: allow exactly that target.
-            let origin = url::Url::parse(redirect_uri)
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_default();
-            let csp = format!(
-                "default-src 'none'; style-src 'self'; script-src 'self'; form-action {origin}; \
-                 frame-ancestors 'none'; base-uri 'none'"
-            );
-            if let Ok(value) = HeaderValue::from_str(&csp) {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_SECURITY_POLICY, value);
-            }
+            // The form posts to the client: allow that target.
+            crate::web::headers::allow_form_target(&mut response, redirect_uri);
             response
         }
     }

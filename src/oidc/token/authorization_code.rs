@@ -14,7 +14,7 @@ use crate::oidc::access_token::{revoke_family, revoke_jti};
 use crate::oidc::authorize::params::Params;
 use crate::oidc::code::{Redemption, pkce_matches, redeem};
 use crate::oidc::error::OAuthError;
-use crate::oidc::tokens::{TokenResponse, access_claims, access_token, id_token};
+use crate::oidc::tokens::{TokenResponse, respond};
 
 pub async fn exchange(
     state: &AppState,
@@ -66,25 +66,13 @@ pub async fn exchange(
     let Some(sub) = record.grant.sub else {
         return Err(OAuthError::invalid_grant("the code is invalid or expired"));
     };
-    let user = crate::db::users::find_user_by_id(&state.db, sub)
-        .await
-        .map_err(|e| internal(&e))?
-        .filter(|u| !u.disabled)
+    let user = super::active_user(state, sub)
+        .await?
         .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
 
     let grant = &record.grant;
-    let refresh = client.grant_types.iter().any(|g| g == "refresh_token")
-        && grant.has_scope("offline_access");
+    let refresh = super::issues_refresh_token(client, grant);
     let family = refresh.then_some(record.family_id);
-    let claims = access_claims(state, grant, &record.access_jti, family);
-    let access = access_token(state, client, &claims)
-        .await
-        .map_err(|e| internal(&e))?;
-    let id = if grant.has_scope("openid") {
-        Some(id_token(state, client, grant, &user, Some(&access)).map_err(|e| internal(&e))?)
-    } else {
-        None
-    };
     let refresh_token = if refresh {
         Some(
             super::refresh_token::start_family(state, record.family_id, grant, &user)
@@ -94,12 +82,15 @@ pub async fn exchange(
     } else {
         None
     };
-    Ok(TokenResponse {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: state.config.tokens.access_token_seconds,
-        scope: grant.scope.clone(),
-        id_token: id,
+    respond(
+        state,
+        client,
+        grant,
+        Some(&user),
+        &record.access_jti,
+        family,
         refresh_token,
-    })
+    )
+    .await
+    .map_err(|e| internal(&e))
 }

@@ -9,7 +9,7 @@ use crate::oidc::authorize::params::Params;
 use crate::oidc::authorize::request::validate_scope;
 use crate::oidc::error::OAuthError;
 use crate::oidc::grant::{ClaimsRequest, Grant};
-use crate::oidc::tokens::{TokenResponse, access_claims, access_token};
+use crate::oidc::tokens::{TokenResponse, respond};
 
 pub async fn exchange(
     state: &AppState,
@@ -43,16 +43,7 @@ pub async fn exchange(
         claims: ClaimsRequest::default(),
     };
     let jti = crate::security::random_token(16);
-    let claims = access_claims(state, &grant, &jti, None);
-    let access = access_token(state, client, &claims)
+    respond(state, client, &grant, None, &jti, None, None)
         .await
-        .map_err(|e| internal(&e))?;
-    Ok(TokenResponse {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: state.config.tokens.access_token_seconds,
-        scope: grant.scope,
-        id_token: None,
-        refresh_token: None,
-    })
+        .map_err(|e| internal(&e))
 }

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::db::clients::ClientRecord;
 use crate::oidc::authorize::params::Params;
 use crate::oidc::error::OAuthError;
-use crate::oidc::tokens::{TokenResponse, access_claims, access_token, id_token};
+use crate::oidc::tokens::{TokenResponse, respond};
 
 pub async fn exchange(
     state: &AppState,
@@ -23,24 +23,11 @@ pub async fn exchange(
     let sub = grant
         .sub
         .ok_or_else(|| OAuthError::invalid_grant("the device code is invalid"))?;
-    let user = crate::db::users::find_user_by_id(&state.db, sub)
-        .await
-        .map_err(|e| internal(&e))?
-        .filter(|u| !u.disabled)
+    let user = super::active_user(state, sub)
+        .await?
         .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
-    let refresh = client.grant_types.iter().any(|g| g == "refresh_token")
-        && grant.has_scope("offline_access");
+    let refresh = super::issues_refresh_token(client, &grant);
     let family = refresh.then(Uuid::new_v4);
-    let jti = crate::security::random_token(16);
-    let claims = access_claims(state, &grant, &jti, family);
-    let access = access_token(state, client, &claims)
-        .await
-        .map_err(|e| internal(&e))?;
-    let id = if grant.has_scope("openid") {
-        Some(id_token(state, client, &grant, &user, Some(&access)).map_err(|e| internal(&e))?)
-    } else {
-        None
-    };
     let refresh_token = match family {
         Some(family) => Some(
             super::refresh_token::start_family(state, family, &grant, &user)
@@ -49,12 +36,16 @@ pub async fn exchange(
         ),
         None => None,
     };
-    Ok(TokenResponse {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: state.config.tokens.access_token_seconds,
-        scope: grant.scope.clone(),
-        id_token: id,
+    let jti = crate::security::random_token(16);
+    respond(
+        state,
+        client,
+        &grant,
+        Some(&user),
+        &jti,
+        family,
         refresh_token,
-    })
+    )
+    .await
+    .map_err(|e| internal(&e))
 }

@@ -104,6 +104,23 @@ async fn exchange(
     }
 }
 
+/// The user behind a grant, if the account still exists and is enabled.
+pub async fn active_user(
+    state: &AppState,
+    sub: uuid::Uuid,
+) -> Result<Option<crate::db::entity::users::Model>, OAuthError> {
+    Ok(crate::db::users::find_user_by_id(&state.db, sub)
+        .await
+        .map_err(|e| internal(&e))?
+        .filter(|u| !u.disabled))
+}
+
+/// A refresh token is issued only when the client may use the refresh grant
+/// and the person granted `offline_access`.
+pub fn issues_refresh_token(client: &ClientRecord, grant: &super::grant::Grant) -> bool {
+    client.grant_types.iter().any(|g| g == "refresh_token") && grant.has_scope("offline_access")
+}
+
 /// Logs an internal failure once and answers with a generic error.
 pub fn internal(error: &dyn std::fmt::Display) -> OAuthError {
     tracing::error!(%error, "token endpoint failed");

@@ -17,7 +17,7 @@ use crate::oidc::access_token::revoke_family;
 use crate::oidc::authorize::params::Params;
 use crate::oidc::error::OAuthError;
 use crate::oidc::grant::{ClaimsRequest, Grant};
-use crate::oidc::tokens::{TokenResponse, access_claims, access_token, id_token, secs};
+use crate::oidc::tokens::{TokenResponse, respond, secs};
 
 fn hash(token: &str) -> String {
     crate::security::sha256_b64url(token.as_bytes())
@@ -78,10 +78,8 @@ pub async fn exchange(
     }
     let scope = narrowed_scope(&family.scope, params.get("scope"))?;
     let user_id = family.user_id.ok_or_else(invalid)?;
-    let user = crate::db::users::find_user_by_id(&state.db, user_id)
-        .await
-        .map_err(|e| internal(&e))?
-        .filter(|u| !u.disabled)
+    let user = super::active_user(state, user_id)
+        .await?
         .ok_or_else(invalid)?;
 
     let next = crate::security::random_token(32);
@@ -105,23 +103,17 @@ pub async fn exchange(
         claims: ClaimsRequest::default(),
     };
     let jti = crate::security::random_token(16);
-    let claims = access_claims(state, &grant, &jti, Some(family.id));
-    let access = access_token(state, client, &claims)
-        .await
-        .map_err(|e| internal(&e))?;
-    let id = if grant.has_scope("openid") {
-        Some(id_token(state, client, &grant, &user, Some(&access)).map_err(|e| internal(&e))?)
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: state.config.tokens.access_token_seconds,
-        scope: grant.scope,
-        id_token: id,
-        refresh_token: Some(next),
-    })
+    respond(
+        state,
+        client,
+        &grant,
+        Some(&user),
+        &jti,
+        Some(family.id),
+        Some(next),
+    )
+    .await
+    .map_err(|e| internal(&e))
 }
 
 async fn reuse(state: &AppState, family: Uuid) -> OAuthError {

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Load benchmark of a release build of Gatehouse, printed as a Markdown table.
+#
+#   benches/load.sh                 # wrk -t2 -c32 -d10s per endpoint
+#   DURATION=30s CONNECTIONS=64 benches/load.sh
+#
+# What it does:
+#  1. installs wrk with apt when missing (as root), builds `gatehouse`, the
+#     load client and the bare axum baseline with --release;
+#  2. starts `gatehouse serve` in a temporary directory (SQLite file, memory
+#     store, a free loopback port, log level warn) after seeding it with the
+#     CLI: users, a client_credentials client, a first-party confidential
+#     code-flow client with refresh_token, an opaque-token client;
+#  3. gets tokens with curl (client_credentials; a user's access and refresh
+#     tokens by walking the hosted login with a cookie jar) and checks them;
+#  4. measures idle RSS, then per endpoint: requests/s, p50/p99 latency
+#     (wrk --latency, via benches/wrk/*.lua), the server's CPU time per
+#     request (utime+stime from /proc/<pid>/stat: wrk shares the cores, so
+#     wall time says little) and its peak RSS during the run (VmHWM, reset
+#     before each run through /proc/<pid>/clear_refs);
+#  5. refresh-token rotation and the complete code flow need the previous
+#     answer for the next request: benches/load_client.rs drives them;
+#  6. runs the bare axum baseline (benches/bare_axum.rs) on the discovery and
+#     JWKS bytes Gatehouse served, with the same wrk settings.
+#
+# Settings (environment): DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
+# FLOW_CONCURRENCY (concurrent code flows and refresh chains; CONNECTIONS).
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+FLOW_CONCURRENCY=${FLOW_CONCURRENCY:-$CONNECTIONS}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export WRK_LUA_DIR="$ROOT/benches/wrk"
+CLK_TCK=$(getconf CLK_TCK)
+PASSWORD='Correct-h0rse'
+REDIRECT_URI='https://console.example.com/callback'
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# --- 1. tools and build -----------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  [ "$(id -u)" = 0 ] || die "wrk is missing; install it (apt-get install wrk) or run as root"
+  say "installing wrk"
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+command -v curl >/dev/null || die "curl is missing"
+
+say "building (release)…"
+build_log=$(cd "$ROOT" && cargo build --release -p gatehouse --bin gatehouse \
+  --bench load_client --bench bare_axum --message-format=json-render-diagnostics)
+executable() {
+  grep -o "\"executable\":\"[^\"]*/$1[^\"/]*\"" <<<"$build_log" | tail -1 | cut -d'"' -f4
+}
+GATEHOUSE=$(executable gatehouse)
+LOAD_CLIENT=$(executable load_client-)
+BARE_AXUM=$(executable bare_axum-)
+[ -x "$GATEHOUSE" ] && [ -x "$LOAD_CLIENT" ] && [ -x "$BARE_AXUM" ] || die "build produced no binaries"
+
+# --- helpers ----------------------------------------------------------------
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+  done
+  die "no free port found"
+}
+
+wait_for() { # URL
+  for _ in $(seq 100); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return
+    sleep 0.1
+  done
+  die "$1 did not answer"
+}
+
+cpu_ticks() { # PID: utime + stime, fields 14 and 15 (after the parenthesised name)
+  local rest
+  rest=$(sed 's/^.*) //' "/proc/$1/stat")
+  awk '{ print $12 + $13 }' <<<"$rest"
+}
+rss_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+reset_peak() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || say "note: cannot reset VmHWM of $1"; }
+field() { grep -o "$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+
+ROWS=()
+row() { # NAME RESULT-LINE [SERVER_CPU_US PEAK_KIB] (the last two when the load client did not measure them)
+  local name=$1 line=$2
+  local requests errors seconds p50 p99 cpu peak
+  requests=$(field requests "$line"); errors=$(field errors "$line"); seconds=$(field seconds "$line")
+  p50=$(field p50_us "$line"); p99=$(field p99_us "$line")
+  cpu=${3:-$(field server_cpu_us "$line")}; peak=${4:-$(field peak_rss_kib "$line")}
+  ROWS+=("$(awk -v n="$name" -v r="$requests" -v e="$errors" -v s="$seconds" -v a="$p50" -v b="$p99" -v c="$cpu" -v m="$peak" \
+    'BEGIN { printf "| %s | %.0f | %.2f ms | %.2f ms | %s µs | %.1f MiB | %d |", n, r / s, a / 1000, b / 1000, c, m / 1024, e }')")
+  say "${ROWS[-1]}"
+}
+
+run_wrk() { # NAME PID SCRIPT URL [wrk args…]
+  local name=$1 pid=$2 script=$3 url=$4; shift 4
+  local before after line requests
+  reset_peak "$pid"
+  before=$(cpu_ticks "$pid")
+  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WRK_LUA_DIR/$script" "$@" "$url" | grep '^RESULT')
+  after=$(cpu_ticks "$pid")
+  requests=$(field requests "$line")
+  [ "${requests:-0}" -gt 0 ] || die "$name: wrk completed no request"
+  row "$name" "$line" "$(( (after - before) * 1000000 / CLK_TCK / requests ))" "$(rss_kib "$pid" VmHWM)"
+}
+
+# --- 2. seed and start ------------------------------------------------------
+PORT=$(free_port)
+export GATEHOUSE__ISSUER="http://127.0.0.1:$PORT"
+export GATEHOUSE__LISTEN="127.0.0.1:$PORT"
+export GATEHOUSE__DATABASE__URL="sqlite://$WORK/gatehouse.db"
+export GATEHOUSE__STORE__URL="memory://"
+export GATEHOUSE__LOG__LEVEL="warn"
+ISSUER=$GATEHOUSE__ISSUER
+cd "$WORK" # no config/gatehouse.toml here: defaults plus the variables above
+
+cli() { "$GATEHOUSE" "$@" >/dev/null; }
+say "seeding ($FLOW_CONCURRENCY + 1 users, 3 clients)…"
+cli migrate
+cli user create --username bench --email bench@example.com --password "$PASSWORD"
+for i in $(seq 0 $((FLOW_CONCURRENCY - 1))); do
+  cli user create --username "load$i" --email "load$i@example.com" --password "$PASSWORD"
+done
+CC_SECRET=cc-client-secret-0123456789abcdefghij
+CONSOLE_SECRET=console-secret-0123456789abcdefghijkl
+GATEWAY_SECRET=gateway-secret-0123456789abcdefghijkl
+cli client create --client-id cc-client --secret "$CC_SECRET" --grant-type client_credentials
+cli client create --client-id console --secret "$CONSOLE_SECRET" --redirect-uri "$REDIRECT_URI" \
+  --grant-type authorization_code refresh_token --first-party
+cli client create --client-id gateway --secret "$GATEWAY_SECRET" --grant-type client_credentials \
+  --access-token-format opaque
+
+"$GATEHOUSE" serve --no-migrate >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+PIDS+=("$SERVER")
+wait_for "$ISSUER/readyz"
+
+# --- 3. tokens --------------------------------------------------------------
+basic() { printf '%s' "$1:$2" | base64 -w0; }
+token_field() { grep -o "\"$1\":\"[^\"]*\"" | cut -d'"' -f4; }
+client_token() { # CLIENT_ID SECRET
+  curl -fsS -u "$1:$2" -d grant_type=client_credentials "$ISSUER/token" | token_field access_token
+}
+
+# The hosted login as a browser walks it; prints the token response.
+sign_in() { # USERNAME
+  local jar=$WORK/cookies location tx csrf code
+  rm -f "$jar"
+  location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -G "$ISSUER/authorize" \
+    --data-urlencode response_type=code --data-urlencode client_id=console \
+    --data-urlencode "redirect_uri=$REDIRECT_URI" \
+    --data-urlencode "scope=openid profile email offline_access" \
+    --data-urlencode state=s1 --data-urlencode nonce=n1)
+  tx=$(grep -o 'tx=[^&]*' <<<"$location" | cut -d= -f2)
+  csrf=$(curl -fsS -c "$jar" -b "$jar" "$location" | grep -o 'name="csrf" value="[^"]*"' | head -1 | cut -d'"' -f4)
+  [ -n "$tx" ] && [ -n "$csrf" ] || die "the login page did not give a tx and a csrf token"
+  curl -fsS -o /dev/null -c "$jar" -b "$jar" "$ISSUER/login/username" \
+    -d "tx=$tx" -d "csrf=$csrf" -d "username=$1"
+  location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$ISSUER/login/password" \
+    -d "tx=$tx" -d "csrf=$csrf" -d "username=$1" --data-urlencode "password=$PASSWORD")
+  code=$(grep -o '[?&]code=[^&]*' <<<"$location" | cut -d= -f2)
+  [ -n "$code" ] || die "no code after the password step (Location: $location)"
+  curl -fsS -u "console:$CONSOLE_SECRET" "$ISSUER/token" -d grant_type=authorization_code \
+    -d "code=$code" --data-urlencode "redirect_uri=$REDIRECT_URI"
+}
+
+say "checking the flows with curl…"
+[ -n "$(client_token cc-client "$CC_SECRET")" ] || die "client_credentials gave no token"
+OPAQUE_TOKEN=$(client_token gateway "$GATEWAY_SECRET")
+curl -fsS -u "gateway:$GATEWAY_SECRET" -d "token=$OPAQUE_TOKEN" "$ISSUER/introspect" | grep -q '"active":true' \
+  || die "the opaque token is not active at /introspect"
+tokens=$(sign_in bench)
+ACCESS_TOKEN=$(token_field access_token <<<"$tokens")
+REFRESH_TOKEN=$(token_field refresh_token <<<"$tokens")
+[ -n "$ACCESS_TOKEN" ] && [ -n "$REFRESH_TOKEN" ] || die "the code flow gave no access or refresh token: $tokens"
+curl -fsS -H "Authorization: Bearer $ACCESS_TOKEN" "$ISSUER/userinfo" | grep -q '"sub"' || die "userinfo refused the token"
+rotated=$(curl -fsS -u "console:$CONSOLE_SECRET" -d grant_type=refresh_token -d "refresh_token=$REFRESH_TOKEN" "$ISSUER/token" | token_field refresh_token)
+[ -n "$rotated" ] && [ "$rotated" != "$REFRESH_TOKEN" ] || die "the refresh token was not rotated"
+
+# --- 4. idle, then each endpoint ---------------------------------------------
+sleep 2
+IDLE_RSS=$(rss_kib "$SERVER" VmRSS)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+say "idle RSS: $(mib "$IDLE_RSS"); load average before: $LOAD_BEFORE"
+say "measuring: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $FLOW_CONCURRENCY concurrent flows…"
+
+run_wrk "discovery" "$SERVER" get.lua "$ISSUER/.well-known/openid-configuration"
+run_wrk "JWKS" "$SERVER" get.lua "$ISSUER/jwks.json"
+CLIENT_BASIC=$(basic cc-client "$CC_SECRET") run_wrk "client_credentials (JWT)" "$SERVER" client_credentials.lua "$ISSUER/token"
+CLIENT_BASIC=$(basic gateway "$GATEWAY_SECRET") INTROSPECTED_TOKEN=$OPAQUE_TOKEN \
+  run_wrk "introspection (opaque)" "$SERVER" introspect.lua "$ISSUER/introspect"
+ACCESS_TOKEN=$(sign_in bench | token_field access_token) run_wrk "userinfo (JWT)" "$SERVER" userinfo.lua "$ISSUER/userinfo"
+
+load_client() { # FLOW NAME
+  local line
+  line=$("$LOAD_CLIENT" "$1" --issuer "$ISSUER" --client-id console --client-secret "$CONSOLE_SECRET" \
+    --redirect-uri "$REDIRECT_URI" --user-prefix load --password "$PASSWORD" \
+    --concurrency "$FLOW_CONCURRENCY" --seconds "${DURATION%s}" --pid "$SERVER" --clock-ticks "$CLK_TCK" | grep '^RESULT')
+  row "$2" "$line"
+}
+load_client refresh "refresh with rotation"
+load_client code-flow "complete code flow"
+AFTER_RSS=$(rss_kib "$SERVER" VmRSS)
+LIFETIME_PEAK=$(rss_kib "$SERVER" VmHWM)
+
+# --- 6. the bare baseline ------------------------------------------------------
+curl -fsS -o "$WORK/discovery.json" "$ISSUER/.well-known/openid-configuration"
+curl -fsS -o "$WORK/jwks.json" "$ISSUER/jwks.json"
+kill "$SERVER"
+BARE_PORT=$(free_port)
+"$BARE_AXUM" serve --listen "127.0.0.1:$BARE_PORT" \
+  --route "/.well-known/openid-configuration=$WORK/discovery.json" --route "/jwks.json=$WORK/jwks.json" &
+BARE=$!
+PIDS+=("$BARE")
+wait_for "http://127.0.0.1:$BARE_PORT/jwks.json"
+run_wrk "bare axum, discovery bytes" "$BARE" get.lua "http://127.0.0.1:$BARE_PORT/.well-known/openid-configuration"
+run_wrk "bare axum, JWKS bytes" "$BARE" get.lua "http://127.0.0.1:$BARE_PORT/jwks.json"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- the table ------------------------------------------------------------------
+cat <<EOF
+
+Gatehouse $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC'); \
+$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), \
+$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM.
+wrk -t$THREADS -c$CONNECTIONS -d$DURATION on the same machine; $FLOW_CONCURRENCY concurrent refresh chains / code flows.
+Load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER.
+
+| endpoint | requests/s | p50 | p99 | server CPU / request | peak RSS | errors |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+EOF
+printf '%s\n' "${ROWS[@]}"
+cat <<EOF
+
+Gatehouse RSS: idle $(mib "$IDLE_RSS") (after start-up and the curl checks), \
+$(mib "$AFTER_RSS") after the runs, peak $(mib "$LIFETIME_PEAK") over its life.
+EOF
