@@ -4,10 +4,14 @@
 //! documents pre-serialised too, so the difference between the two under
 //! the same `wrk` load is what Gatehouse's router and layers cost.
 //!
-//! `bare_axum serve --listen ADDR --route PATH=FILE…` serves each FILE's
-//! bytes at PATH as `application/json`, on the same multi-threaded tokio
-//! runtime as `gatehouse serve`. Without a sub-command (as
-//! `cargo test --all-targets` runs it) it checks itself on a free port.
+//! `bare_axum serve --listen ADDR --route PATH=FILE… [--gatehouse-layers]`
+//! serves each FILE's bytes at PATH as `application/json`, on the same
+//! multi-threaded tokio runtime as `gatehouse serve`; with
+//! `--gatehouse-layers`, inside the layers Gatehouse wraps every route in,
+//! which splits the difference into "layers" and "the rest".
+//!
+//! Without a sub-command (as `cargo test --all-targets` runs it) it checks
+//! itself on a free port, both ways.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +33,11 @@ enum Cli {
         /// `PATH=FILE`: answer GET PATH with the bytes of FILE.
         #[arg(long = "route", required = true, value_parser = parse_route)]
         routes: Vec<(String, PathBuf)>,
+        /// Wrap the handlers in the layers `AppState::router` puts around
+        /// every Gatehouse route (request metrics, security headers, body
+        /// limit), to tell their cost from the rest of the request.
+        #[arg(long)]
+        gatehouse_layers: bool,
     },
 }
 
@@ -53,7 +62,21 @@ fn router(routes: Vec<(String, Bytes)>) -> Router {
         })
 }
 
-async fn serve(listen: SocketAddr, routes: Vec<(String, PathBuf)>) -> Result<(), String> {
+/// The layers of `gatehouse::app::AppState::router`, in the same order,
+/// with the Prometheus recorder installed as `AppState::build` does.
+fn with_gatehouse_layers(router: Router) -> Router {
+    let _recorder = gatehouse::ops::Metrics::install();
+    router
+        .layer(axum::middleware::from_fn(gatehouse::ops::track_requests))
+        .layer(axum::middleware::from_fn(gatehouse::web::security_headers))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+}
+
+async fn serve(
+    listen: SocketAddr,
+    routes: Vec<(String, PathBuf)>,
+    gatehouse_layers: bool,
+) -> Result<(), String> {
     let mut bodies = Vec::with_capacity(routes.len());
     for (path, file) in routes {
         let bytes = tokio::fs::read(&file)
@@ -64,7 +87,12 @@ async fn serve(listen: SocketAddr, routes: Vec<(String, PathBuf)>) -> Result<(),
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| format!("listen on {listen}: {e}"))?;
-    axum::serve(listener, router(bodies))
+    let app = if gatehouse_layers {
+        with_gatehouse_layers(router(bodies))
+    } else {
+        router(bodies)
+    };
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -72,14 +100,18 @@ async fn serve(listen: SocketAddr, routes: Vec<(String, PathBuf)>) -> Result<(),
         .map_err(|e| e.to_string())
 }
 
-/// Serves one document on a free port and fetches it back.
-async fn self_test() -> Result<(), String> {
+/// Serves one document on a free port and fetches it back; with the
+/// Gatehouse layers, their security headers must be there too.
+async fn self_test(gatehouse_layers: bool) -> Result<(), String> {
     let document = Bytes::from_static(br#"{"issuer":"http://127.0.0.1"}"#);
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = router(vec![("/doc".to_owned(), document.clone())]);
+    let mut app = router(vec![("/doc".to_owned(), document.clone())]);
+    if gatehouse_layers {
+        app = with_gatehouse_layers(app);
+    }
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
     let found = http
@@ -87,7 +119,7 @@ async fn self_test() -> Result<(), String> {
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    let content_type = found.headers().get(header::CONTENT_TYPE).cloned();
+    let headers = found.headers().clone();
     let body = found.bytes().await.map_err(|e| e.to_string())?;
     let missing = http
         .get(format!("http://{address}/other"))
@@ -96,15 +128,24 @@ async fn self_test() -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .status();
     server.abort();
+    let content_type = headers.get(header::CONTENT_TYPE);
     if body != document
-        || content_type.as_ref().map(header::HeaderValue::as_bytes) != Some(b"application/json")
+        || content_type.map(header::HeaderValue::as_bytes) != Some(b"application/json")
     {
         return Err(format!("served {body:?} as {content_type:?}"));
     }
     if missing != reqwest::StatusCode::NOT_FOUND {
         return Err(format!("an unknown path answered {missing}"));
     }
-    println!("bare_axum: served {} bytes as they were given", body.len());
+    if headers.contains_key(header::X_CONTENT_TYPE_OPTIONS) != gatehouse_layers {
+        return Err(format!(
+            "layers {gatehouse_layers}, yet headers {headers:?}"
+        ));
+    }
+    println!(
+        "bare_axum: served {} bytes as given (Gatehouse layers: {gatehouse_layers})",
+        body.len()
+    );
     Ok(())
 }
 
@@ -117,11 +158,17 @@ fn main() -> ExitCode {
         }
     };
     let outcome = if std::env::args().nth(1).as_deref() == Some("serve") {
-        let Cli::Serve { listen, routes } = Cli::parse();
-        runtime.block_on(serve(listen, routes))
+        let Cli::Serve {
+            listen,
+            routes,
+            gatehouse_layers,
+        } = Cli::parse();
+        runtime.block_on(serve(listen, routes, gatehouse_layers))
     } else {
         println!("bare_axum: self-test (run `bare_axum serve --help` to serve)");
-        runtime.block_on(self_test())
+        runtime
+            .block_on(self_test(false))
+            .and_then(|()| runtime.block_on(self_test(true)))
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -106,12 +106,13 @@ impl AppState {
 
     /// The router of every feature, with the shared layers around it.
     pub fn router(&self) -> Router {
-        Router::new()
+        let router = Router::new()
             .merge(crate::oidc::routes())
             .merge(crate::login::routes())
             .merge(crate::recovery::routes())
             .merge(crate::ops::routes())
             .merge(crate::web::assets::routes())
+            .fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 crate::web::client_ip::resolve,
@@ -119,8 +120,26 @@ impl AppState {
             .layer(axum::middleware::from_fn(crate::ops::track_requests))
             .layer(axum::middleware::from_fn(crate::web::security_headers))
             .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
-            .with_state(self.clone())
+            .with_state(self.clone());
+        if self.config.issuer.starts_with("https://") {
+            // Browsers that saw us once never try plain http again (RFC 6797).
+            router.layer(
+                tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                    axum::http::header::STRICT_TRANSPORT_SECURITY,
+                    axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+                ),
+            )
+        } else {
+            router
+        }
     }
+}
+
+/// Any unknown address: the error page a person understands.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    crate::web::PageError::not_found().into_response_with(&state.templates)
 }
 
 /// The key-ring settings the config describes.

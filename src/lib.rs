@@ -8,7 +8,7 @@
 //! | [`app`] | [`app::AppState`], the router merged from the features, [`app::serve`] |
 //! | [`clock`] | the only place that reads wall time |
 //! | [`domain`] | newtypes parsed at the edge: usernames, emails, phones, URIs, scopes, secrets |
-//! | [`web`] | HTTP plumbing no feature owns: error responses, security headers |
+//! | [`web`] | HTTP plumbing no feature owns: templates, error pages, CSRF, cookies, client address, security headers, assets |
 //! | [`oidc`] | protocol endpoints: discovery, authorize, token, userinfo, introspection, revocation, logout, device |
 //! | [`login`] | hosted sign-in pages, consent, the SSO session |
 //! | [`recovery`] | single-use password links, invitations, the set-password page |

@@ -1,3 +1,4 @@
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -164,8 +165,11 @@ fn show_username(
 async fn username_submitted(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    let Ok(Form(form)) = form else {
+        return expired(&state);
+    };
     let (id, mut tx) = match posted_tx(&state, &headers, &form, false).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -205,8 +209,11 @@ async fn password_submitted(
     State(state): State<AppState>,
     Extension(ClientIp(ip)): Extension<ClientIp>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    let Ok(Form(form)) = form else {
+        return expired(&state);
+    };
     let (id, tx) = match posted_tx(&state, &headers, &form, false).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -328,8 +335,11 @@ fn describe_scope(scope: &str) -> &'static str {
 async fn consent_submitted(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    let Ok(Form(form)) = form else {
+        return expired(&state);
+    };
     let (_, tx) = match posted_tx(&state, &headers, &form, true).await {
         Ok(found) => found,
         Err(response) => return response,

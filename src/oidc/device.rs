@@ -205,8 +205,16 @@ async fn device_submitted(
         crate::web::client_ip::ClientIp,
     >,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<DeviceForm>,
+    form: Result<axum::Form<DeviceForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    let Ok(axum::Form(form)) = form else {
+        return code_page(
+            &state,
+            &headers,
+            None,
+            Some("This form could not be read. Please try again."),
+        );
+    };
     if crate::web::csrf::verify(
         &headers,
         state.config.issuer.starts_with("https://"),

@@ -73,8 +73,11 @@ async fn form_page(
 async fn form_submitted(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<SetPasswordForm>,
+    form: Result<Form<SetPasswordForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    let Ok(Form(form)) = form else {
+        return link_unusable(&state);
+    };
     if let Err(error) = crate::web::csrf::verify(&headers, secure(&state), form.csrf.as_deref()) {
         return PageError::from(error).into_response_with(&state.templates);
     }

@@ -3,6 +3,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`assets`] | the embedded stylesheet and `form_post` script under `/assets` |
+//! | [`client_ip`] | the client address behind trusted proxies, for rate limits and audit |
 //! | [`cookies`] | reading and writing cookies, `__Host-` prefixed on https |
 //! | [`csrf`] | double-submit cookie CSRF tokens for every hosted form |
 //! | [`headers`] | security headers every response carries |

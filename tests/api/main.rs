@@ -13,3 +13,4 @@ mod cli;
 mod discovery;
 mod invite;
 mod ops;
+mod pages;

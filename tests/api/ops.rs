@@ -42,7 +42,36 @@ async fn every_response_carries_the_security_headers() {
 }
 
 #[tokio::test]
-async fn an_unknown_path_is_a_plain_404() {
+async fn an_unknown_path_is_a_404_page_a_person_understands() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.get("/no-such-page").await.status(), 404);
+    let response = app.get("/no-such-page").await;
+    assert_eq!(response.status(), 404);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(response.text().await.unwrap().contains("Page not found"));
+}
+
+#[tokio::test]
+async fn an_https_issuer_adds_strict_transport_security_and_http_does_not() {
+    let https = TestApp::builder()
+        .config(|c| c.issuer = "https://id.example.com".into())
+        .spawn()
+        .await;
+    let response = https.get("/healthz").await;
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let http = TestApp::spawn().await;
+    assert!(
+        !http
+            .get("/healthz")
+            .await
+            .headers()
+            .contains_key("strict-transport-security")
+    );
 }
