@@ -21,16 +21,21 @@
 #  5. refresh-token rotation and the complete code flow need the previous
 #     answer for the next request: benches/load_client.rs drives them;
 #  6. runs the bare axum baseline (benches/bare_axum.rs) on the discovery and
-#     JWKS bytes Gatehouse served, with the same wrk settings.
+#     JWKS bytes Gatehouse served, with the same wrk settings; then the same
+#     inside Gatehouse's router layers, to split the difference.
 #
 # Settings (environment): DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
-# FLOW_CONCURRENCY (concurrent code flows and refresh chains; CONNECTIONS).
+# FLOW_CONCURRENCY (concurrent code flows and refresh chains; CONNECTIONS),
+# PROFILE_DIR (unset; when set, `perf record` samples the server during each
+# run and a flat profile per run lands there — the sampling perturbs the
+# figures, so keep profiled and measured runs apart).
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 FLOW_CONCURRENCY=${FLOW_CONCURRENCY:-$CONNECTIONS}
+PROFILE_DIR=${PROFILE_DIR:-}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export WRK_LUA_DIR="$ROOT/benches/wrk"
@@ -42,6 +47,10 @@ say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # --- 1. tools and build -----------------------------------------------------
+if [ -n "$PROFILE_DIR" ]; then
+  command -v perf >/dev/null || die "PROFILE_DIR needs perf (apt-get install linux-perf)"
+  PROFILE_DIR=$(mkdir -p "$PROFILE_DIR" && cd "$PROFILE_DIR" && pwd)
+fi
 if ! command -v wrk >/dev/null; then
   [ "$(id -u)" = 0 ] || die "wrk is missing; install it (apt-get install wrk) or run as root"
   say "installing wrk"
@@ -97,6 +106,26 @@ reset_peak() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || say "note: cannot re
 field() { grep -o "$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
+PERF_PID=
+profile_start() { # PID NAME
+  [ -n "$PROFILE_DIR" ] || return 0
+  mkdir -p "$PROFILE_DIR"
+  PERF_OUT="$PROFILE_DIR/$(tr -cs 'a-zA-Z0-9' '-' <<<"$2" | sed 's/-$//')"
+  perf record -q -e cpu-clock -F 999 -p "$1" -o "$PERF_OUT.data" 2>/dev/null &
+  PERF_PID=$!
+  sleep 0.5
+}
+profile_stop() {
+  [ -n "$PERF_PID" ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=
+  perf report -i "$PERF_OUT.data" --stdio --no-children --sort dso,symbol --percent-limit 0.5 \
+    >"$PERF_OUT.txt" 2>/dev/null || say "note: perf report failed for $PERF_OUT"
+  perf report -i "$PERF_OUT.data" --stdio --no-children --sort dso \
+    >"$PERF_OUT.dso.txt" 2>/dev/null || true
+}
+
 ROWS=()
 row() { # NAME RESULT-LINE [SERVER_CPU_US PEAK_KIB] (the last two when the load client did not measure them)
   local name=$1 line=$2
@@ -112,10 +141,12 @@ row() { # NAME RESULT-LINE [SERVER_CPU_US PEAK_KIB] (the last two when the load 
 run_wrk() { # NAME PID SCRIPT URL [wrk args…]
   local name=$1 pid=$2 script=$3 url=$4; shift 4
   local before after line requests
+  profile_start "$pid" "$name"
   reset_peak "$pid"
   before=$(cpu_ticks "$pid")
   line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WRK_LUA_DIR/$script" "$@" "$url" | grep '^RESULT')
   after=$(cpu_ticks "$pid")
+  profile_stop
   requests=$(field requests "$line")
   [ "${requests:-0}" -gt 0 ] || die "$name: wrk completed no request"
   row "$name" "$line" "$(( (after - before) * 1000000 / CLK_TCK / requests ))" "$(rss_kib "$pid" VmHWM)"
@@ -210,9 +241,11 @@ ACCESS_TOKEN=$(sign_in bench | token_field access_token) run_wrk "userinfo (JWT)
 
 load_client() { # FLOW NAME
   local line
+  profile_start "$SERVER" "$2"
   line=$("$LOAD_CLIENT" "$1" --issuer "$ISSUER" --client-id console --client-secret "$CONSOLE_SECRET" \
     --redirect-uri "$REDIRECT_URI" --user-prefix load --password "$PASSWORD" \
     --concurrency "$FLOW_CONCURRENCY" --seconds "${DURATION%s}" --pid "$SERVER" --clock-ticks "$CLK_TCK" | grep '^RESULT')
+  profile_stop
   row "$2" "$line"
 }
 load_client refresh "refresh with rotation"
@@ -224,14 +257,20 @@ LIFETIME_PEAK=$(rss_kib "$SERVER" VmHWM)
 curl -fsS -o "$WORK/discovery.json" "$ISSUER/.well-known/openid-configuration"
 curl -fsS -o "$WORK/jwks.json" "$ISSUER/jwks.json"
 kill "$SERVER"
-BARE_PORT=$(free_port)
-"$BARE_AXUM" serve --listen "127.0.0.1:$BARE_PORT" \
-  --route "/.well-known/openid-configuration=$WORK/discovery.json" --route "/jwks.json=$WORK/jwks.json" &
-BARE=$!
-PIDS+=("$BARE")
-wait_for "http://127.0.0.1:$BARE_PORT/jwks.json"
-run_wrk "bare axum, discovery bytes" "$BARE" get.lua "http://127.0.0.1:$BARE_PORT/.well-known/openid-configuration"
-run_wrk "bare axum, JWKS bytes" "$BARE" get.lua "http://127.0.0.1:$BARE_PORT/jwks.json"
+baseline() { # LABEL [--gatehouse-layers]
+  local port pid
+  port=$(free_port)
+  "$BARE_AXUM" serve --listen "127.0.0.1:$port" "${@:2}" \
+    --route "/.well-known/openid-configuration=$WORK/discovery.json" --route "/jwks.json=$WORK/jwks.json" &
+  pid=$!
+  PIDS+=("$pid")
+  wait_for "http://127.0.0.1:$port/jwks.json"
+  run_wrk "$1, discovery bytes" "$pid" get.lua "http://127.0.0.1:$port/.well-known/openid-configuration"
+  run_wrk "$1, JWKS bytes" "$pid" get.lua "http://127.0.0.1:$port/jwks.json"
+  kill "$pid"
+}
+baseline "bare axum"
+baseline "bare axum + Gatehouse's layers" --gatehouse-layers
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the table ------------------------------------------------------------------

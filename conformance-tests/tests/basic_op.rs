@@ -593,6 +593,30 @@ async fn reuse_check(wait: Duration) {
         401,
         "tokens from a replayed code are revoked"
     );
+    assert!(
+        audit_kinds(&p)
+            .await
+            .contains(&"authorization_code.replayed".to_owned())
+    );
+}
+
+/// The kinds of the audit events recorded so far.
+async fn audit_kinds(p: &Provider) -> Vec<String> {
+    gatehouse::db::audit::find_audit_events(&p.app.state.db, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_in_and_consent_are_audited() {
+    let p = Provider::start().await;
+    code_for(&p, &Browser::new(), "client", &[]).await;
+    let kinds = audit_kinds(&p).await;
+    assert!(kinds.contains(&"login.succeeded".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&"consent.granted".to_owned()), "{kinds:?}");
 }
 
 #[tokio::test]

@@ -284,6 +284,13 @@ async fn oidcc_rp_initiated_logout_no_state() {
     assert_eq!(back.url, POST_LOGOUT, "no state, nothing else");
     assert!(back.params.is_empty(), "{:?}", back.params);
     assert_signed_out(&p, &browser).await;
+    let events = gatehouse::db::audit::find_audit_events(&p.app.state.db, None, 50)
+        .await
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "logout"),
+        "the logout is audited"
+    );
 }
 
 #[tokio::test]

@@ -347,6 +347,13 @@ async fn a_replayed_refresh_token_revokes_its_whole_family() {
     );
     assert!(!is_active(&p, access).await);
     assert_eq!(userinfo_status(&p, access).await, 401);
+    let events = gatehouse::db::audit::find_audit_events(&p.app.state.db, None, 50)
+        .await
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "refresh_token.reused"),
+        "the reuse is audited"
+    );
 }
 
 #[tokio::test]

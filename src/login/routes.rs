@@ -251,7 +251,7 @@ async fn password_submitted(
         Ok(created) => created,
         Err(e) => return unavailable(&state, &e),
     };
-    let _ = crate::security::audit::record(
+    crate::security::audit::record_or_warn(
         &state.db,
         state.clock.as_ref(),
         crate::security::audit::AuditEvent {
@@ -264,8 +264,7 @@ async fn password_submitted(
             detail: serde_json::json!({ "amr": ["pwd"] }),
         },
     )
-    .await
-    .inspect_err(|error| tracing::warn!(%error, "could not record a sign-in in the audit log"));
+    .await;
     let mut response = match tx.purpose {
         Purpose::Authorize(request) => {
             let Some(client) = find_client(&state, &request.client_id).await else {
@@ -375,5 +374,19 @@ async fn consent_submitted(
     {
         return unavailable(&state, &e);
     }
+    crate::security::audit::record_or_warn(
+        &state.db,
+        state.clock.as_ref(),
+        crate::security::audit::AuditEvent {
+            kind: "consent.granted",
+            actor: &format!("user:{}", session.sub),
+            user_id: Some(session.sub),
+            org_id: None,
+            client_id: Some(&client.client_id),
+            ip: None,
+            detail: serde_json::json!({ "scopes": scopes }),
+        },
+    )
+    .await;
     crate::oidc::authorize::complete(&state, &headers, *request, &client, &session, true).await
 }

@@ -129,6 +129,20 @@ async fn request(
         }
     };
     if let Some(session) = ended {
+        crate::security::audit::record_or_warn(
+            &state.db,
+            state.clock.as_ref(),
+            crate::security::audit::AuditEvent {
+                kind: "logout",
+                actor: &format!("user:{}", session.sub),
+                user_id: Some(session.sub),
+                org_id: None,
+                client_id: client_id.as_deref(),
+                ip: None,
+                detail: serde_json::json!({ "clients": session.clients }),
+            },
+        )
+        .await;
         super::backchannel::notify(state, &session).await;
     }
     let mut response = match redirect {

@@ -47,3 +47,12 @@ pub async fn record(db: &Db, clock: &dyn Clock, event: AuditEvent<'_>) -> Result
     )
     .await
 }
+
+/// Records `event`; a failure to record is logged, never shown to the person
+/// whose request caused it (the change itself already happened).
+pub async fn record_or_warn(db: &Db, clock: &dyn Clock, event: AuditEvent<'_>) {
+    let kind = event.kind;
+    if let Err(error) = record(db, clock, event).await {
+        tracing::warn!(%error, kind, "could not record an audit event");
+    }
+}

@@ -37,6 +37,20 @@ pub async fn exchange(
             revoke_family(state, spent.family_id)
                 .await
                 .map_err(|e| internal(&e))?;
+            crate::security::audit::record_or_warn(
+                &state.db,
+                state.clock.as_ref(),
+                crate::security::audit::AuditEvent {
+                    kind: "authorization_code.replayed",
+                    actor: "system",
+                    user_id: None,
+                    org_id: None,
+                    client_id: Some(&client.client_id),
+                    ip: None,
+                    detail: serde_json::json!({ "action": "tokens revoked" }),
+                },
+            )
+            .await;
             return Err(OAuthError::invalid_grant("the code was already used"));
         }
     };

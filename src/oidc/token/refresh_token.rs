@@ -121,6 +121,20 @@ async fn reuse(state: &AppState, family: Uuid) -> OAuthError {
     if let Err(error) = revoke_family(state, family).await {
         return internal(&error);
     }
+    crate::security::audit::record_or_warn(
+        &state.db,
+        state.clock.as_ref(),
+        crate::security::audit::AuditEvent {
+            kind: "refresh_token.reused",
+            actor: "system",
+            user_id: None,
+            org_id: None,
+            client_id: None,
+            ip: None,
+            detail: serde_json::json!({ "family": family, "action": "family revoked" }),
+        },
+    )
+    .await;
     OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
 }
 
