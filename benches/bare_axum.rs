@@ -7,8 +7,10 @@
 //! `bare_axum serve --listen ADDR --route PATH=FILE… [--gatehouse-layers]`
 //! serves each FILE's bytes at PATH as `application/json`, on the same
 //! multi-threaded tokio runtime as `gatehouse serve`; with
-//! `--gatehouse-layers`, inside the layers Gatehouse wraps every route in,
-//! which splits the difference into "layers" and "the rest".
+//! `--gatehouse-layers`, inside the stateless layers Gatehouse wraps every
+//! route in, which splits the difference into "those layers" and "the rest"
+//! (the client-address layer and the handler, which each take a clone of
+//! `AppState`, and the handler's own headers).
 //!
 //! Without a sub-command (as `cargo test --all-targets` runs it) it checks
 //! itself on a free port, both ways.
@@ -33,9 +35,9 @@ enum Cli {
         /// `PATH=FILE`: answer GET PATH with the bytes of FILE.
         #[arg(long = "route", required = true, value_parser = parse_route)]
         routes: Vec<(String, PathBuf)>,
-        /// Wrap the handlers in the layers `AppState::router` puts around
-        /// every Gatehouse route (request metrics, security headers, body
-        /// limit), to tell their cost from the rest of the request.
+        /// Wrap the handlers in the stateless layers `AppState::router` puts
+        /// around every Gatehouse route (request metrics, security headers,
+        /// body limit), to tell their cost from the rest of the request.
         #[arg(long)]
         gatehouse_layers: bool,
     },
@@ -62,8 +64,9 @@ fn router(routes: Vec<(String, Bytes)>) -> Router {
         })
 }
 
-/// The layers of `gatehouse::app::AppState::router`, in the same order,
-/// with the Prometheus recorder installed as `AppState::build` does.
+/// The layers of `gatehouse::app::AppState::router` that need no state
+/// (request metrics, security headers, body limit), in the same order, with
+/// the Prometheus recorder installed as `AppState::build` does.
 fn with_gatehouse_layers(router: Router) -> Router {
     let _recorder = gatehouse::ops::Metrics::install();
     router

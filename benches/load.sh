@@ -10,7 +10,9 @@
 #  2. starts `gatehouse serve` in a temporary directory (SQLite file, memory
 #     store, a free loopback port, log level warn) after seeding it with the
 #     CLI: users, a client_credentials client, a first-party confidential
-#     code-flow client with refresh_token, an opaque-token client;
+#     code-flow client with refresh_token, an opaque-token client; and a
+#     helper instance (same issuer and database, another port) for the
+#     sign-ins that only fetch tokens;
 #  3. gets tokens with curl (client_credentials; a user's access and refresh
 #     tokens by walking the hosted login with a cookie jar) and checks them;
 #  4. measures idle RSS, then per endpoint: requests/s, p50/p99 latency
@@ -126,6 +128,13 @@ profile_stop() {
     >"$PERF_OUT.dso.txt" 2>/dev/null || true
 }
 
+# Gatehouse keeps every latency sample until /metrics is scraped (see the
+# README); scrape before each run, as Prometheus would, so a run's peak RSS
+# is not its predecessors' samples.
+drain_metrics() { # URL
+  case $1 in "$ISSUER"/*) curl -fsS -o /dev/null "$ISSUER/metrics" ;; esac
+}
+
 ROWS=()
 row() { # NAME RESULT-LINE [SERVER_CPU_US PEAK_KIB] (the last two when the load client did not measure them)
   local name=$1 line=$2
@@ -141,6 +150,7 @@ row() { # NAME RESULT-LINE [SERVER_CPU_US PEAK_KIB] (the last two when the load 
 run_wrk() { # NAME PID SCRIPT URL [wrk args…]
   local name=$1 pid=$2 script=$3 url=$4; shift 4
   local before after line requests
+  drain_metrics "$url"
   profile_start "$pid" "$name"
   reset_peak "$pid"
   before=$(cpu_ticks "$pid")
@@ -182,6 +192,15 @@ cli client create --client-id gateway --secret "$GATEWAY_SECRET" --grant-type cl
 SERVER=$!
 PIDS+=("$SERVER")
 wait_for "$ISSUER/readyz"
+# A second instance with the same issuer and database serves the sign-ins
+# that only fetch tokens (curl checks, the refresh chains' first tokens), so
+# their password hashing never runs in the measured process.
+HELPER_PORT=$(free_port)
+GATEHOUSE__LISTEN="127.0.0.1:$HELPER_PORT" "$GATEHOUSE" serve --no-migrate >"$WORK/helper.log" 2>&1 &
+HELPER=$!
+PIDS+=("$HELPER")
+SIGN_IN_URL="http://127.0.0.1:$HELPER_PORT"
+wait_for "$SIGN_IN_URL/readyz"
 
 # --- 3. tokens --------------------------------------------------------------
 basic() { printf '%s' "$1:$2" | base64 -w0; }
@@ -190,11 +209,12 @@ client_token() { # CLIENT_ID SECRET
   curl -fsS -u "$1:$2" -d grant_type=client_credentials "$ISSUER/token" | token_field access_token
 }
 
-# The hosted login as a browser walks it; prints the token response.
+# The hosted login as a browser walks it, on the helper instance; prints
+# the token response.
 sign_in() { # USERNAME
   local jar=$WORK/cookies location tx csrf code
   rm -f "$jar"
-  location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -G "$ISSUER/authorize" \
+  location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -G "$SIGN_IN_URL/authorize" \
     --data-urlencode response_type=code --data-urlencode client_id=console \
     --data-urlencode "redirect_uri=$REDIRECT_URI" \
     --data-urlencode "scope=openid profile email offline_access" \
@@ -202,13 +222,13 @@ sign_in() { # USERNAME
   tx=$(grep -o 'tx=[^&]*' <<<"$location" | cut -d= -f2)
   csrf=$(curl -fsS -c "$jar" -b "$jar" "$location" | grep -o 'name="csrf" value="[^"]*"' | head -1 | cut -d'"' -f4)
   [ -n "$tx" ] && [ -n "$csrf" ] || die "the login page did not give a tx and a csrf token"
-  curl -fsS -o /dev/null -c "$jar" -b "$jar" "$ISSUER/login/username" \
+  curl -fsS -o /dev/null -c "$jar" -b "$jar" "$SIGN_IN_URL/login/username" \
     -d "tx=$tx" -d "csrf=$csrf" -d "username=$1"
-  location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$ISSUER/login/password" \
+  location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$SIGN_IN_URL/login/password" \
     -d "tx=$tx" -d "csrf=$csrf" -d "username=$1" --data-urlencode "password=$PASSWORD")
   code=$(grep -o '[?&]code=[^&]*' <<<"$location" | cut -d= -f2)
   [ -n "$code" ] || die "no code after the password step (Location: $location)"
-  curl -fsS -u "console:$CONSOLE_SECRET" "$ISSUER/token" -d grant_type=authorization_code \
+  curl -fsS -u "console:$CONSOLE_SECRET" "$SIGN_IN_URL/token" -d grant_type=authorization_code \
     -d "code=$code" --data-urlencode "redirect_uri=$REDIRECT_URI"
 }
 
@@ -239,16 +259,17 @@ CLIENT_BASIC=$(basic gateway "$GATEWAY_SECRET") INTROSPECTED_TOKEN=$OPAQUE_TOKEN
   run_wrk "introspection (opaque)" "$SERVER" introspect.lua "$ISSUER/introspect"
 ACCESS_TOKEN=$(sign_in bench | token_field access_token) run_wrk "userinfo (JWT)" "$SERVER" userinfo.lua "$ISSUER/userinfo"
 
-load_client() { # FLOW NAME
+load_client() { # FLOW NAME [load_client options…]
   local line
+  drain_metrics "$ISSUER/"
   profile_start "$SERVER" "$2"
-  line=$("$LOAD_CLIENT" "$1" --issuer "$ISSUER" --client-id console --client-secret "$CONSOLE_SECRET" \
+  line=$("$LOAD_CLIENT" "$1" "${@:3}" --issuer "$ISSUER" --client-id console --client-secret "$CONSOLE_SECRET" \
     --redirect-uri "$REDIRECT_URI" --user-prefix load --password "$PASSWORD" \
     --concurrency "$FLOW_CONCURRENCY" --seconds "${DURATION%s}" --pid "$SERVER" --clock-ticks "$CLK_TCK" | grep '^RESULT')
   profile_stop
   row "$2" "$line"
 }
-load_client refresh "refresh with rotation"
+load_client refresh "refresh with rotation" --sign-in-url "$SIGN_IN_URL"
 load_client code-flow "complete code flow"
 AFTER_RSS=$(rss_kib "$SERVER" VmRSS)
 LIFETIME_PEAK=$(rss_kib "$SERVER" VmHWM)
@@ -256,7 +277,7 @@ LIFETIME_PEAK=$(rss_kib "$SERVER" VmHWM)
 # --- 6. the bare baseline ------------------------------------------------------
 curl -fsS -o "$WORK/discovery.json" "$ISSUER/.well-known/openid-configuration"
 curl -fsS -o "$WORK/jwks.json" "$ISSUER/jwks.json"
-kill "$SERVER"
+kill "$SERVER" "$HELPER"
 baseline() { # LABEL [--gatehouse-layers]
   local port pid
   port=$(free_port)
@@ -270,13 +291,22 @@ baseline() { # LABEL [--gatehouse-layers]
   kill "$pid"
 }
 baseline "bare axum"
-baseline "bare axum + Gatehouse's layers" --gatehouse-layers
+baseline "bare axum + Gatehouse's stateless layers" --gatehouse-layers
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the table ------------------------------------------------------------------
+revision() { # read-only: GIT_OPTIONAL_LOCKS=0 keeps `git status` from touching the index
+  local commit
+  commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || { echo "(not a git checkout)"; return; }
+  if GIT_OPTIONAL_LOCKS=0 git -C "$ROOT" status --porcelain --untracked-files=no | grep -q .; then
+    echo "$commit with local changes"
+  else
+    echo "$commit"
+  fi
+}
 cat <<EOF
 
-Gatehouse $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC'); \
+Gatehouse $(revision), $(date -u '+%Y-%m-%d %H:%M UTC'); \
 $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), \
 $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM.
 wrk -t$THREADS -c$CONNECTIONS -d$DURATION on the same machine; $FLOW_CONCURRENCY concurrent refresh chains / code flows.

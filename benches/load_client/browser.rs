@@ -26,6 +26,8 @@ pub enum FlowError {
 pub struct Browser<'a> {
     http: &'a reqwest::Client,
     args: &'a LoadArgs,
+    /// The instance it talks to (same issuer, maybe another port).
+    base: &'a str,
     username: String,
     cookies: Vec<(String, String)>,
 }
@@ -36,17 +38,18 @@ struct TokenBody {
 }
 
 impl<'a> Browser<'a> {
-    pub fn new(http: &'a reqwest::Client, args: &'a LoadArgs, chain: usize) -> Self {
+    pub fn new(http: &'a reqwest::Client, args: &'a LoadArgs, base: &'a str, chain: usize) -> Self {
         Self {
             http,
             args,
+            base: base.trim_end_matches('/'),
             username: format!("{}{chain}", args.user_prefix),
             cookies: Vec::new(),
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.args.issuer.trim_end_matches('/'))
+        format!("{}{path}", self.base)
     }
 
     fn cookie_header(&self) -> String {

@@ -2,8 +2,9 @@
 //! depends on the answer to the previous one:
 //!
 //! - `refresh`: refresh-token rotation (RFC 6749 §6, RFC 9700 §4.14.2). Each
-//!   of N chains signs in once (not measured), then redeems its newest
-//!   refresh token over and over, each answer carrying the next one.
+//!   of N chains signs in once (not measured; at `--sign-in-url` when given),
+//!   then redeems its newest refresh token over and over, each answer
+//!   carrying the next one.
 //! - `code-flow`: the complete authorization code flow (RFC 6749 §4.1) as a
 //!   browser walks it through the hosted login: `GET /authorize` → `GET
 //!   /login` → `POST /login/username` → `POST /login/password` → the code in
@@ -53,8 +54,14 @@ enum FlowKind {
 
 #[derive(clap::Args, Clone)]
 struct LoadArgs {
+    /// The measured instance.
     #[arg(long)]
     issuer: String,
+    /// Where refresh chains get their first refresh token: another instance
+    /// with the same issuer and database keeps the sign-ins (and their
+    /// password hashing) out of the measured process [default: --issuer].
+    #[arg(long)]
+    sign_in_url: Option<String>,
     /// A confidential (`client_secret_basic`), first-party client allowed
     /// `authorization_code` and `refresh_token`.
     #[arg(long)]
@@ -113,10 +120,14 @@ async fn chain(
     start: Arc<Barrier>,
     until: Until,
 ) -> Outcome {
-    let mut browser = Browser::new(&http, &args, index);
+    let mut browser = Browser::new(&http, &args, &args.issuer, index);
     let mut outcome = Outcome::default();
     let mut refresh_token = match kind {
-        FlowKind::Refresh => browser.complete_flow().await.map(Some),
+        FlowKind::Refresh => {
+            let sign_in_url = args.sign_in_url.as_deref().unwrap_or(&args.issuer);
+            let mut setup = Browser::new(&http, &args, sign_in_url, index);
+            setup.complete_flow().await.map(Some)
+        }
         FlowKind::CodeFlow => Ok(None),
     };
     start.wait().await;
@@ -219,6 +230,7 @@ async fn self_test() -> Result<(), String> {
     let app = gatehouse::testing::TestApp::spawn().await;
     let args = LoadArgs {
         issuer: app.issuer.clone(),
+        sign_in_url: None,
         client_id: "load-console".into(),
         client_secret: "load-console-secret-0123456789abcdef".into(),
         redirect_uri: "https://console.example.com/callback".into(),
