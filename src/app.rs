@@ -15,9 +15,21 @@ use crate::keys::{KeyRing, KeySettings};
 use crate::security::password_hash::{HashParams, PasswordHasher};
 use crate::store::SharedStore;
 
-/// Everything a request handler may need, cheap to clone.
+/// Everything a request handler may need: one `Arc`, so handing it to a
+/// request costs one reference count, whatever it holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The application's parts, shared by every request.
+pub struct Shared {
     pub config: Arc<Config>,
     pub clock: SharedClock,
     pub db: Db,
@@ -29,7 +41,9 @@ pub struct AppState {
     pub templates: Arc<crate::web::Templates>,
     /// Clients read through a cache that lives one second, so a change made
     /// by the CLI is seen that fast by every instance.
-    pub clients: Arc<crate::oidc::client_cache::ClientCache>,
+    pub clients: Arc<crate::db::cache::ClientCache>,
+    /// Users for userinfo and the token endpoint, under the same one-second rule.
+    pub users: Arc<crate::db::cache::UserCache>,
     /// For calls to clients (back-channel logout).
     pub http: reqwest::Client,
     /// Where emails go: the outbox or SMTP, as `[email]` says.
@@ -83,7 +97,7 @@ impl AppState {
         )
         .map_err(|e| StartError::Passwords(e.to_string()))?;
         let mailer = crate::notify::from_config(&config, clock.clone())?;
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             discovery: crate::oidc::Discovery::new(&config),
             config: Arc::new(config),
             clock,
@@ -93,15 +107,14 @@ impl AppState {
             passwords: Arc::new(passwords),
             metrics: crate::ops::Metrics::install(),
             templates: Arc::new(crate::web::Templates::new()?),
-            clients: Arc::new(crate::oidc::client_cache::ClientCache::new(
-                Duration::from_secs(1),
-            )),
+            clients: Arc::new(crate::db::cache::ClientCache::new(Duration::from_secs(1))),
+            users: Arc::new(crate::db::cache::UserCache::new(Duration::from_secs(1))),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(crate::oidc::backchannel::TIMEOUT)
                 .build()?,
             mailer,
-        })
+        })))
     }
 
     /// The router of every feature, with the shared layers around it.
@@ -163,6 +176,14 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys_periodically(state.clone()));
     let cleanup = tokio::spawn(delete_expired_grants_periodically(state.clone()));
+    let metrics = state.metrics.clone();
+    let upkeep = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            metrics.upkeep();
+        }
+    });
     let service = state
         .router()
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -171,6 +192,7 @@ pub async fn serve(
         .await;
     reload.abort();
     cleanup.abort();
+    upkeep.abort();
     result
 }
 

@@ -15,7 +15,7 @@
 //! | [`introspect`], [`revoke`] | RFC 7662 and RFC 7009 |
 //! | [`end_session`], [`backchannel`] | RP-initiated and back-channel logout |
 //! | [`device`] | the device authorization grant (RFC 8628) |
-//! | [`client_auth`], [`client_cache`] | authenticating clients; a short-lived client cache |
+//! | [`client_auth`] | authenticating clients |
 //! | [`registration`] | turning a [`crate::config::ClientSpec`] into a stored client |
 //! | [`error`] | RFC error codes and how they reach the client |
 
@@ -24,7 +24,6 @@ pub mod authorize;
 pub mod backchannel;
 pub mod claims;
 pub mod client_auth;
-pub mod client_cache;
 pub mod code;
 pub mod device;
 pub mod discovery;

@@ -127,7 +127,9 @@ async fn claims(
         .sub
         .parse()
         .map_err(|_| BearerError::invalid_token())?;
-    let user = crate::db::users::find_user_by_id(&state.db, sub)
+    let user = state
+        .users
+        .get(&state.db, state.clock.as_ref(), sub)
         .await
         .map_err(|error| {
             tracing::error!(%error, "userinfo: user lookup failed");

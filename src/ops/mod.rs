@@ -40,6 +40,13 @@ impl Metrics {
         }
     }
 
+    /// Folds recorded histogram samples into their buckets. Without it the
+    /// samples of every request pile up until the next scrape; the server
+    /// calls it every few seconds.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         self.handle.run_upkeep();

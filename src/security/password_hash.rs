@@ -23,10 +23,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use argon2::password_hash;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
-use argon2::password_hash::{self, PasswordHasher as _, PasswordVerifier as _};
-use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Params, Version};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use rand::RngExt as _;
+use subtle::ConstantTimeEq as _;
 use tokio::sync::{AcquireError, Semaphore};
 use tokio::task::JoinError;
 
@@ -76,6 +77,8 @@ pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
     dummy_hash: Arc<PasswordHash>,
+    /// Argon2 working memory, one buffer per hash running at once.
+    memory: Arc<std::sync::Mutex<Vec<Vec<Block>>>>,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -104,18 +107,34 @@ impl PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(max_concurrent)),
             dummy_hash: Arc::new(dummy_hash),
+            memory: Arc::default(),
         })
     }
 
     /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh salt.
     pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
-        let argon2 = argon2id(self.params.clone());
+        let params = self.params.clone();
         let password = password.clone();
-        self.run_blocking(move || {
-            argon2
-                .hash_password(password.expose().as_bytes())
-                .map(|hash| hash.to_string())
-                .map_err(HashError::Hashing)
+        self.run_blocking(move |memory| {
+            let salt: [u8; Salt::RECOMMENDED_LENGTH] = rand::rng().random();
+            let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+            compute(
+                memory,
+                Algorithm::Argon2id,
+                Version::V0x13,
+                &params,
+                password.expose().as_bytes(),
+                &salt,
+                &mut out,
+            )?;
+            let hash = PasswordHash {
+                algorithm: ARGON2ID_IDENT,
+                version: Some(Version::V0x13.into()),
+                params: ParamsString::try_from(&params).map_err(HashError::Hashing)?,
+                salt: Some(Salt::new(&salt).map_err(|e| HashError::Hashing(e.into()))?),
+                hash: Some(Output::new(&out).map_err(|e| HashError::Hashing(e.into()))?),
+            };
+            Ok(hash.to_string())
         })
         .await
     }
@@ -133,14 +152,7 @@ impl PasswordHasher {
         };
         let password = password.clone();
         let matched = self
-            .run_blocking(move || {
-                // The parameters come from `target`, not from this instance.
-                match Argon2::default().verify_password(password.expose().as_bytes(), &target) {
-                    Ok(()) => Ok(true),
-                    Err(password_hash::Error::PasswordInvalid) => Ok(false),
-                    Err(e) => Err(HashError::Hashing(e)),
-                }
-            })
+            .run_blocking(move |memory| verify_with(memory, password.expose().as_bytes(), &target))
             .await?;
         Ok(is_real && matched)
     }
@@ -165,27 +177,95 @@ impl PasswordHasher {
                 != Params::DEFAULT_OUTPUT_LEN
     }
 
-    /// Runs `work` on the blocking pool once a permit is free, in the caller's span.
+    /// Runs `work` on the blocking pool once a permit is free, in the
+    /// caller's span, with a memory buffer from the pool.
     async fn run_blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+        work: impl FnOnce(&mut Vec<Block>) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
             .map_err(HashError::Closed)?;
         let span = tracing::Span::current();
+        let pool = Arc::clone(&self.memory);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            span.in_scope(work)
+            // At most one buffer per permit exists, reused from hash to hash:
+            // a fresh 19 MiB per hash is never returned by the C allocator.
+            let mut memory = pool
+                .lock()
+                .map(|mut p| p.pop())
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let result = span.in_scope(|| work(&mut memory));
+            if let Ok(mut pool) = pool.lock() {
+                pool.push(memory);
+            }
+            result
         })
         .await
         .map_err(HashError::Worker)?
     }
 }
 
-fn argon2id(params: Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// Argon2 of `password` and `salt` into `out`, in `memory` (grown as needed).
+fn compute(
+    memory: &mut Vec<Block>,
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), HashError> {
+    let needed = params.block_count();
+    if memory.len() < needed {
+        memory.resize(needed, Block::default());
+    }
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password, salt, out, &mut memory[..needed])
+        .map_err(|e| HashError::Hashing(e.into()))
+}
+
+/// Recomputes `target` for `password` with the parameters stored in it, and
+/// compares in constant time.
+fn verify_with(
+    memory: &mut Vec<Block>,
+    password: &[u8],
+    target: &PasswordHash,
+) -> Result<bool, HashError> {
+    let malformed = || HashError::MalformedHash(password_hash::Error::EncodingInvalid);
+    let expected = target.hash.as_ref().ok_or_else(malformed)?;
+    let salt = target.salt.as_ref().ok_or_else(malformed)?;
+    let algorithm = Algorithm::new(target.algorithm.as_str())
+        .map_err(|e| HashError::MalformedHash(password_hash::Error::from(e)))?;
+    let version = target
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|e| HashError::MalformedHash(password_hash::Error::from(e)))?
+        .unwrap_or(Version::V0x13);
+    let stored = Params::try_from(target).map_err(HashError::MalformedHash)?;
+    let params = Params::new(
+        stored.m_cost(),
+        stored.t_cost(),
+        stored.p_cost(),
+        Some(expected.len()),
+    )
+    .map_err(HashError::InvalidParams)?;
+    let mut out = vec![0u8; expected.len()];
+    compute(
+        memory,
+        algorithm,
+        version,
+        &params,
+        password,
+        salt.as_ref(),
+        &mut out,
+    )?;
+    Ok(out.ct_eq(expected.as_bytes()).into())
 }
 
 /// Parses a stored PHC string and checks, before any work is queued, that it
@@ -372,7 +452,7 @@ mod tests {
         );
         let hasher = fast_hasher();
         let span_seen = hasher
-            .run_blocking(|| {
+            .run_blocking(|_memory| {
                 Ok(tracing::Span::current()
                     .metadata()
                     .map(tracing::Metadata::name))
@@ -381,5 +461,47 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(span_seen, Some("login"));
+    }
+
+    #[tokio::test]
+    async fn working_memory_is_reused_not_allocated_per_hash() {
+        let hasher = fast_hasher();
+        let password = SecretString::from("Sunnydale#1997");
+        let stored = hasher.hash(&password).await.unwrap();
+        for _ in 0..5 {
+            assert!(hasher.verify(&password, Some(&stored)).await.unwrap());
+            assert!(
+                !hasher
+                    .verify(&SecretString::from("nope"), Some(&stored))
+                    .await
+                    .unwrap()
+            );
+        }
+        let pool = hasher.memory.lock().unwrap();
+        assert!(!pool.is_empty(), "buffers are kept for the next hash");
+        assert!(pool.len() <= 2, "never more buffers than hashes at once");
+    }
+
+    #[tokio::test]
+    async fn hashes_from_the_argon2_crate_verify_and_ours_verify_there() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = fast_hasher();
+        let password = SecretString::from("Sunnydale#1997");
+        let theirs = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(password.expose().as_bytes())
+        .unwrap()
+        .to_string();
+        assert!(hasher.verify(&password, Some(&theirs)).await.unwrap());
+        let ours = hasher.hash(&password).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok()
+        );
     }
 }

@@ -43,7 +43,7 @@ use josekit::jwk::Jwk;
 use josekit::jws::{ES256, EdDSA, JwsVerifier, PS256, RS256};
 use serde_json::{Map, Value};
 
-use super::client_cache::ClientCache;
+use crate::db::cache::ClientCache;
 
 mod assertion;
 use crate::clock::Clock;

@@ -109,10 +109,13 @@ pub async fn active_user(
     state: &AppState,
     sub: uuid::Uuid,
 ) -> Result<Option<crate::db::entity::users::Model>, OAuthError> {
-    Ok(crate::db::users::find_user_by_id(&state.db, sub)
+    Ok(state
+        .users
+        .get(&state.db, state.clock.as_ref(), sub)
         .await
         .map_err(|e| internal(&e))?
-        .filter(|u| !u.disabled))
+        .filter(|u| !u.disabled)
+        .map(|u| (*u).clone()))
 }
 
 /// A refresh token is issued only when the client may use the refresh grant

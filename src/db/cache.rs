@@ -1,11 +1,11 @@
-//! A short-lived, in-process cache of client records for the token-side
-//! endpoints (`/token`, `/introspect`, `/revoke`, `/par`).
+//! A short-lived, in-process cache of rows that hot paths read on every
+//! request: clients (every token-side request authenticates one) and users
+//! (userinfo).
 //!
-//! Every one of those requests authenticates its client, so without a cache
-//! each costs two database queries before any real work. Clients change
-//! rarely, but when the CLI creates, changes or deletes one, a running server
-//! must see it quickly; the production TTL is one second, which bounds that
-//! delay while still absorbing bursts.
+//! Without it each such request costs database queries before any real
+//! work. Rows change rarely, but when the CLI or the admin API changes one, a
+//! running server must see it quickly; the production TTL is one second,
+//! which bounds that delay while still absorbing bursts.
 //!
 //! Decisions:
 //! - Misses are cached too (`None`), so a flood of requests naming an unknown
@@ -27,26 +27,32 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::db::clients::{ClientRecord, find_client};
+use crate::db::entity::users::Model as User;
 use crate::db::{Db, DbError};
 
 /// Most entries held at once; reaching it empties the cache.
 const MAX_ENTRIES: usize = 10_000;
 
-/// Client records by `client_id`, each kept at most `ttl`.
-pub struct ClientCache {
+/// Rows by key, each kept at most `ttl`.
+pub struct RowCache<V> {
     ttl: Duration,
     max_entries: usize,
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<HashMap<String, Entry<V>>>,
 }
 
-struct Entry {
-    client: Option<Arc<ClientRecord>>,
+/// Client records by `client_id`.
+pub type ClientCache = RowCache<ClientRecord>;
+/// Users by `sub`.
+pub type UserCache = RowCache<User>;
+
+struct Entry<V> {
+    client: Option<Arc<V>>,
     expires_at: OffsetDateTime,
 }
 
-impl fmt::Debug for ClientCache {
+impl<V> fmt::Debug for RowCache<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientCache")
+        f.debug_struct("RowCache")
             .field("ttl", &self.ttl)
             .field("max_entries", &self.max_entries)
             .field("entries", &self.lock().len())
@@ -55,6 +61,35 @@ impl fmt::Debug for ClientCache {
 }
 
 impl ClientCache {
+    /// The client named `client_id`, or `None` when there is no such client,
+    /// as the database said at most `ttl` ago.
+    pub async fn get(
+        &self,
+        db: &Db,
+        clock: &dyn Clock,
+        client_id: &str,
+    ) -> Result<Option<Arc<ClientRecord>>, DbError> {
+        self.get_or_load(clock, client_id, || find_client(db, client_id))
+            .await
+    }
+}
+
+impl UserCache {
+    /// The user `sub`, as the database said at most `ttl` ago.
+    pub async fn get(
+        &self,
+        db: &Db,
+        clock: &dyn Clock,
+        sub: uuid::Uuid,
+    ) -> Result<Option<Arc<User>>, DbError> {
+        self.get_or_load(clock, &sub.to_string(), || {
+            crate::db::users::find_user_by_id(db, sub)
+        })
+        .await
+    }
+}
+
+impl<V> RowCache<V> {
     /// A cache whose entries live at most `ttl` (one second in production).
     pub fn new(ttl: Duration) -> Self {
         Self::with_capacity(ttl, MAX_ENTRIES)
@@ -68,20 +103,23 @@ impl ClientCache {
         }
     }
 
-    /// The client named `client_id`, or `None` when there is no such client,
-    /// as the database said at most `ttl` ago.
-    pub async fn get(
+    /// The row under `key`: cached, or read with `load` and kept `ttl`.
+    pub async fn get_or_load<F, Fut>(
         &self,
-        db: &Db,
         clock: &dyn Clock,
-        client_id: &str,
-    ) -> Result<Option<Arc<ClientRecord>>, DbError> {
-        if let Some(client) = self.fresh(client_id, clock.now()) {
-            return Ok(client);
+        key: &str,
+        load: F,
+    ) -> Result<Option<Arc<V>>, DbError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<V>, DbError>>,
+    {
+        if let Some(row) = self.fresh(key, clock.now()) {
+            return Ok(row);
         }
-        let client = find_client(db, client_id).await?.map(Arc::new);
-        self.insert(client_id, client.clone(), clock.now() + self.ttl);
-        Ok(client)
+        let row = load().await?.map(Arc::new);
+        self.insert(key, row.clone(), clock.now() + self.ttl);
+        Ok(row)
     }
 
     /// The cached answer, `Some(None)` being a cached "no such client".
@@ -89,18 +127,13 @@ impl ClientCache {
         clippy::option_option,
         reason = "private: distinguishes \"not cached\" from \"cached as absent\""
     )]
-    fn fresh(&self, client_id: &str, now: OffsetDateTime) -> Option<Option<Arc<ClientRecord>>> {
+    fn fresh(&self, client_id: &str, now: OffsetDateTime) -> Option<Option<Arc<V>>> {
         let entries = self.lock();
         let entry = entries.get(client_id)?;
         (now < entry.expires_at).then(|| entry.client.clone())
     }
 
-    fn insert(
-        &self,
-        client_id: &str,
-        client: Option<Arc<ClientRecord>>,
-        expires_at: OffsetDateTime,
-    ) {
+    fn insert(&self, client_id: &str, client: Option<Arc<V>>, expires_at: OffsetDateTime) {
         let mut entries = self.lock();
         if entries.len() >= self.max_entries && !entries.contains_key(client_id) {
             let now = expires_at - self.ttl;
@@ -112,7 +145,7 @@ impl ClientCache {
         entries.insert(client_id.to_owned(), Entry { client, expires_at });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<V>>> {
         // A panic while holding the lock cannot leave the map half-written in
         // a way that matters: every entry is whole, so keep using it.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
