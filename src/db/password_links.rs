@@ -205,14 +205,12 @@ mod row {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::time::{Duration, Instant};
 
-    use sea_orm::{ConnectionTrait as _, EntityTrait as _};
+    use sea_orm::EntityTrait as _;
 
     use super::*;
+    use crate::db::Db;
     use crate::db::users::{NewUser, insert_user};
-    use crate::db::{Db, connect, migrate, ping};
     use crate::testing::services::postgres;
 
     const NOW: i64 = 1_900_000_000;
@@ -256,44 +254,7 @@ mod tests {
         an_unknown_stored_purpose_is_reported_as_corrupt,
     );
 
-    async fn fresh_sqlite() -> Db {
-        let db = connect("sqlite::memory:", 4).await.unwrap();
-        migrate(&db).await.unwrap();
-        db
-    }
-
-    /// PostgreSQL may refuse connections ("starting up") just after its port opens.
-    async fn connect_with_retry(url: &str) -> Db {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let attempt = match connect(url, 2).await {
-                Ok(db) => ping(&db).await.map(|()| db),
-                Err(err) => Err(err),
-            };
-            match attempt {
-                Ok(db) => return db,
-                Err(err) if Instant::now() < deadline => {
-                    eprintln!("db::password_links::postgres: not ready yet ({err:?})");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(err) => panic!("PostgreSQL did not accept connections: {err:?}"),
-            }
-        }
-    }
-
-    async fn fresh_postgres_database(admin: &Db, server_url: &str) -> Db {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!("password_links_{}", NEXT.fetch_add(1, Ordering::Relaxed));
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(server_url).unwrap();
-        url.set_path(&name);
-        let db = connect(url.as_str(), 4).await.unwrap();
-        migrate(&db).await.unwrap();
-        db
-    }
+    use crate::db::tests::{connect_with_retry, fresh_postgres_database, fresh_sqlite};
 
     async fn user(db: &Db, username: &str) -> Uuid {
         insert_user(

@@ -103,7 +103,7 @@ on_both_backends!(
     concurrent_consent_grants_are_all_kept,
 );
 
-async fn fresh_sqlite() -> Db {
+pub(super) async fn fresh_sqlite() -> Db {
     // More than one connection asked for: an in-memory database must get one.
     let db = connect("sqlite::memory:", 4).await.unwrap();
     migrate(&db).await.unwrap();
@@ -111,7 +111,7 @@ async fn fresh_sqlite() -> Db {
 }
 
 /// PostgreSQL may refuse connections ("starting up") just after its port opens.
-async fn connect_with_retry(url: &str) -> Db {
+pub(super) async fn connect_with_retry(url: &str) -> Db {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let attempt = match connect(url, 2).await {
@@ -129,7 +129,7 @@ async fn connect_with_retry(url: &str) -> Db {
     }
 }
 
-async fn fresh_postgres_database(admin: &Db, server_url: &str) -> Db {
+pub(super) async fn fresh_postgres_database(admin: &Db, server_url: &str) -> Db {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let name = format!("gatehouse_test_{}", NEXT.fetch_add(1, Ordering::Relaxed));
     admin
