@@ -211,37 +211,13 @@ mod tests {
     use super::*;
     use crate::db::Db;
     use crate::db::users::{NewUser, insert_user};
-    use crate::testing::services::postgres;
 
     const NOW: i64 = 1_900_000_000;
     const WEEK: i64 = 7 * 86_400;
 
-    macro_rules! on_both_backends {
-        ($($body:ident),* $(,)?) => {
-            mod sqlite {
-                $(
-                    #[tokio::test]
-                    async fn $body() {
-                        super::$body(&super::fresh_sqlite().await).await;
-                    }
-                )*
-            }
-
-            #[tokio::test]
-            async fn every_password_link_query_behaves_the_same_on_postgres() {
-                let Some(server) = postgres("db::password_links::postgres") else { return };
-                let admin = connect_with_retry(&server.url).await;
-                $(
-                    eprintln!("db::password_links::postgres: {}", stringify!($body));
-                    let db = fresh_postgres_database(&admin, &server.url).await;
-                    $body(&db).await;
-                    db.close().await.unwrap();
-                )*
-            }
-        };
-    }
-
     on_both_backends!(
+        "db::password_links::postgres",
+        every_password_link_query_behaves_the_same_on_postgres;
         link_is_found_by_hash_with_its_purpose_and_times,
         link_for_an_unknown_user_is_refused,
         a_taken_hash_is_a_conflict_that_does_not_name_the_hash,
@@ -254,7 +230,7 @@ mod tests {
         an_unknown_stored_purpose_is_reported_as_corrupt,
     );
 
-    use crate::db::tests::{connect_with_retry, fresh_postgres_database, fresh_sqlite};
+    use crate::db::tests::on_both_backends;
 
     async fn user(db: &Db, username: &str) -> Uuid {
         insert_user(

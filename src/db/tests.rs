@@ -39,36 +39,41 @@ use super::users::{
     upsert_password_hash,
 };
 use super::{Db, DbError, SqliteTarget, connect, migrate, ping};
-use crate::testing::services::postgres;
 
 const NOW: i64 = 1_900_000_000;
 
+/// Runs each test body on its own fresh in-memory SQLite database, and all of
+/// them in sequence on one throw-away PostgreSQL cluster (a database each):
+/// one cluster per suite, because `initdb` costs seconds.
 macro_rules! on_both_backends {
-    ($($body:ident),* $(,)?) => {
+    ($suite:literal, $pg_test:ident; $($body:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test]
                 async fn $body() {
-                    super::$body(&super::fresh_sqlite().await).await;
+                    super::$body(&$crate::db::tests::fresh_sqlite().await).await;
                 }
             )*
         }
 
         #[tokio::test]
-        async fn every_query_behaves_the_same_on_postgres() {
-            let Some(server) = postgres("db::postgres") else { return };
-            let admin = connect_with_retry(&server.url).await;
+        async fn $pg_test() {
+            let Some(server) = $crate::testing::services::postgres($suite) else { return };
+            let admin = $crate::db::tests::connect_with_retry(&server.url).await;
             $(
-                eprintln!("db::postgres: {}", stringify!($body));
-                let db = fresh_postgres_database(&admin, &server.url).await;
+                eprintln!("{}: {}", $suite, stringify!($body));
+                let db = $crate::db::tests::fresh_postgres_database(&admin, &server.url).await;
                 $body(&db).await;
                 db.close().await.unwrap();
             )*
         }
     };
 }
+pub(super) use on_both_backends;
 
 on_both_backends!(
+    "db::postgres",
+    every_query_behaves_the_same_on_postgres;
     migrations_apply_once_and_a_second_run_changes_nothing,
     migrations_roll_back_and_apply_again,
     organisation_is_found_by_name_and_by_id,
