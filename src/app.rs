@@ -44,6 +44,11 @@ pub struct Shared {
     pub clients: Arc<crate::db::cache::ClientCache>,
     /// Users for userinfo and the token endpoint, under the same one-second rule.
     pub users: Arc<crate::db::cache::UserCache>,
+    /// Access tokens already verified, so userinfo and introspection skip
+    /// the signature check when a token comes back.
+    pub verified_tokens: crate::oidc::verified_tokens::VerifiedTokens,
+    /// Refresh-token rotations on their way to the database.
+    pub refresh_journal: crate::oidc::refresh::journal::Journal,
     /// For calls to clients (back-channel logout).
     pub http: reqwest::Client,
     /// Where emails go: the outbox or SMTP, as `[email]` says.
@@ -93,7 +98,7 @@ impl AppState {
                 iterations: p.iterations,
                 parallelism: p.parallelism,
             },
-            p.max_concurrent_hashes,
+            p.concurrent_hashes(),
         )
         .map_err(|e| StartError::Passwords(e.to_string()))?;
         let mailer = crate::notify::from_config(&config, clock.clone())?;
@@ -109,6 +114,8 @@ impl AppState {
             templates: Arc::new(crate::web::Templates::new()?),
             clients: Arc::new(crate::db::cache::ClientCache::new(Duration::from_secs(1))),
             users: Arc::new(crate::db::cache::UserCache::new(Duration::from_secs(1))),
+            verified_tokens: crate::oidc::verified_tokens::VerifiedTokens::new(8192),
+            refresh_journal: crate::oidc::refresh::journal::Journal::default(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(crate::oidc::backchannel::TIMEOUT)
@@ -126,10 +133,6 @@ impl AppState {
             .merge(crate::ops::routes())
             .merge(crate::web::assets::routes())
             .fallback(not_found)
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                crate::web::client_ip::resolve,
-            ))
             .layer(axum::middleware::from_fn(crate::ops::track_requests))
             .layer(axum::middleware::from_fn(crate::web::security_headers))
             .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
@@ -184,6 +187,19 @@ pub async fn serve(
             metrics.upkeep();
         }
     });
+    let (stop_journal, journal_stopped) = tokio::sync::oneshot::channel::<()>();
+    let journal = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let stop = async {
+                let _ = journal_stopped.await;
+            };
+            state
+                .refresh_journal
+                .run(state.db.clone(), Arc::clone(&state.store), stop)
+                .await;
+        })
+    };
     let service = state
         .router()
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -193,6 +209,11 @@ pub async fn serve(
     reload.abort();
     cleanup.abort();
     upkeep.abort();
+    // The requests are done; what they rotated reaches the database before we go.
+    let _ = stop_journal.send(());
+    if let Err(error) = journal.await {
+        tracing::error!(%error, "the refresh-token journal stopped abnormally");
+    }
     result
 }
 

@@ -374,3 +374,52 @@ async fn refresh_can_narrow_the_scope_but_not_widen_it() {
         "RFC 6749 §6: nothing beyond the original grant"
     );
 }
+
+/// Refresh tokens are spent in the store and written to the database behind
+/// it (`oidc::refresh`). Restarting with an empty store (the in-memory one)
+/// must lose no rotation and forget no spend: the newest token still works,
+/// and the one spent before the restart is still a replay.
+#[tokio::test]
+async fn a_restart_with_an_empty_store_keeps_every_rotation_and_spend() {
+    let dir = std::env::temp_dir().join(format!("gatehouse-restart-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("gatehouse.db").display());
+    let p = Provider::start_with(gatehouse::testing::TestApp::builder().database(&database)).await;
+    let tokens = user_tokens(&p, "client", OFFLINE).await;
+    let spent = text(&tokens, "refresh_token").to_owned();
+    let (status, body) = refresh(&p, "client", &spent, None).await;
+    assert_eq!(status, 200, "{body}");
+    let newest = text(&body, "refresh_token").to_owned();
+    p.app.stop().await;
+
+    let restarted = gatehouse::testing::TestApp::builder()
+        .database(&database)
+        .spawn()
+        .await;
+    let redeem = async |token: &str| {
+        let response = rp_http_client()
+            .post(format!("{}/token", restarted.issuer))
+            .basic_auth("client", Some(SECRET))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    };
+    let (status, body) = redeem(&newest).await;
+    assert_eq!(status, 200, "the newest token survives the restart: {body}");
+    let after_restart = text(&body, "refresh_token").to_owned();
+    let (status, body) = redeem(&spent).await;
+    assert_eq!((status, text(&body, "error")), (400, "invalid_grant"));
+    let (status, body) = redeem(&after_restart).await;
+    assert_eq!(
+        (status, text(&body, "error")),
+        (400, "invalid_grant"),
+        "the replay of a token spent before the restart revoked the family"
+    );
+    restarted.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -98,8 +98,24 @@ pub struct PasswordConfig {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
-    /// Hashes computed at once; each needs `memory_kib` of memory.
+    /// Hashes computed at once; each needs `memory_kib` of memory and a
+    /// core. 0 (the default): half the cores, at least one; see
+    /// [`PasswordConfig::concurrent_hashes`].
     pub max_concurrent_hashes: usize,
+}
+
+impl PasswordConfig {
+    /// How many hashes may run at once. By default half the cores, at least
+    /// one: a hash keeps a core busy from start to end, so the other half
+    /// always serves tokens, whatever a login storm does, and memory stays
+    /// at one `memory_kib` block per hashing core.
+    pub fn concurrent_hashes(&self) -> usize {
+        if self.max_concurrent_hashes > 0 {
+            return self.max_concurrent_hashes;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        (cores / 2).max(1)
+    }
 }
 
 /// How emails (invitations, password links, confirmations) leave.
@@ -239,7 +255,7 @@ impl Default for PasswordConfig {
             memory_kib: 19_456,
             iterations: 2,
             parallelism: 1,
-            max_concurrent_hashes: 4,
+            max_concurrent_hashes: 0,
         }
     }
 }
@@ -284,6 +300,17 @@ impl ConfigError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn concurrent_hashes_default_to_half_the_cores_and_honour_a_setting() {
+        let mut password = PasswordConfig::default();
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        assert_eq!(password.max_concurrent_hashes, 0);
+        assert_eq!(password.concurrent_hashes(), (cores / 2).max(1));
+        password.max_concurrent_hashes = 3;
+        assert_eq!(password.concurrent_hashes(), 3);
+    }
+
     use super::*;
     use std::path::Path;
 

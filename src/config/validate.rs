@@ -67,12 +67,6 @@ impl Config {
                 "argon2 needs iterations ≥ 1, parallelism ≥ 1 and memory_kib ≥ 8 × parallelism",
             ));
         }
-        if p.max_concurrent_hashes == 0 {
-            return Err(ConfigError::new(
-                "password.max_concurrent_hashes",
-                "must be at least 1",
-            ));
-        }
         validate_email_from(&self.email.from)?;
         let smtp_url = self.email_smtp_url()?;
         if self.email.transport == EmailTransport::Smtp && smtp_url.is_none() {

@@ -33,7 +33,7 @@ pub mod users;
 
 mod json;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::Path;
 use std::time::Duration;
@@ -119,11 +119,16 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
                     // WAL with synchronous=NORMAL: commits no longer wait for
                     // a disk sync (the WAL is synced at checkpoints), so a
                     // power loss can drop the last moments but never corrupts.
+                    // A 1 MiB page cache per connection (SQLite's default is
+                    // 2 MiB): the hot rows are few, the operating system
+                    // caches the file behind it, and ten connections of
+                    // 2 MiB were a third of a busy server's memory.
                     opts.create_if_missing(!mode_given)
                         .journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(SQLITE_BUSY_TIMEOUT)
                         .foreign_keys(true)
+                        .pragma("cache_size", "-1024")
                 });
         }
     }

@@ -29,8 +29,8 @@ use super::organisations::{
     NewOrganisation, find_organisation_by_id, find_organisation_by_name, insert_organisation,
 };
 use super::refresh_tokens::{
-    Family, NewFamily, RotateOutcome, TokenRow, delete_expired_families, find_family, find_token,
-    insert_family, revoke_family, rotate,
+    Family, NewFamily, RotateOutcome, Rotation, TokenRow, delete_expired_families, find_family,
+    find_token, insert_family, record_rotations, revoke_family, rotate,
 };
 use super::signing_keys::{SigningKey, find_signing_keys, insert_signing_key};
 use super::users::{
@@ -99,6 +99,9 @@ on_both_backends!(
     family_whose_first_token_hash_is_taken_is_not_stored,
     rotation_spends_the_old_token_once_and_links_the_new_one,
     rotation_to_a_taken_hash_leaves_the_old_token_unspent,
+    recorded_rotations_land_in_one_batch_even_as_a_chain,
+    a_recorded_rotation_of_a_deleted_family_is_not_found,
+    a_long_chain_recorded_at_once_leaves_only_its_last_token_unspent,
     family_is_revoked_once_and_keeps_the_first_time,
     expired_families_are_deleted_with_their_tokens,
     concurrent_rotations_of_one_token_yield_exactly_one_rotated,
@@ -108,7 +111,7 @@ on_both_backends!(
     concurrent_consent_grants_are_all_kept,
 );
 
-pub(super) async fn fresh_sqlite() -> Db {
+pub(crate) async fn fresh_sqlite() -> Db {
     // More than one connection asked for: an in-memory database must get one.
     let db = connect("sqlite::memory:", 4).await.unwrap();
     migrate(&db).await.unwrap();
@@ -641,7 +644,7 @@ async fn audit_events_come_back_newest_first_and_per_organisation(db: &Db) {
 }
 
 /// A client and a user for grants to hang on; returns the user's id.
-async fn grant_parties(db: &Db) -> Uuid {
+pub(crate) async fn grant_parties(db: &Db) -> Uuid {
     insert_client(db, &sample_client("console")).await.unwrap();
     insert_user(db, new_user("alice", "a@example.com"), NOW)
         .await
@@ -649,7 +652,7 @@ async fn grant_parties(db: &Db) -> Uuid {
         .id
 }
 
-fn new_family(user_id: Uuid, expires_at: i64) -> NewFamily {
+pub(crate) fn new_family(user_id: Uuid, expires_at: i64) -> NewFamily {
     NewFamily {
         id: Uuid::new_v4(),
         client_id: "console".to_owned(),
@@ -782,6 +785,87 @@ async fn rotation_to_a_taken_hash_leaves_the_old_token_unspent(db: &Db) {
         rotate(db, "old", "fresh", NOW + 2).await.unwrap(),
         RotateOutcome::Rotated
     );
+}
+
+fn rotation(old: &str, new: &str, family_id: Uuid, at: i64) -> Rotation {
+    Rotation {
+        old_hash: old.to_owned(),
+        new_hash: new.to_owned(),
+        family_id,
+        at,
+    }
+}
+
+async fn recorded_rotations_land_in_one_batch_even_as_a_chain(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let one = new_family(user_id, NOW + 86_400);
+    let two = new_family(user_id, NOW + 86_400);
+    insert_family(db, &one, "a").await.unwrap();
+    insert_family(db, &two, "x").await.unwrap();
+    let batch = [
+        rotation("a", "b", one.id, NOW + 1),
+        rotation("x", "y", two.id, NOW + 2),
+        rotation("b", "c", one.id, NOW + 3),
+    ];
+
+    record_rotations(db, &batch).await.unwrap();
+    record_rotations(db, &batch).await.unwrap(); // again: changes nothing
+    record_rotations(db, &[]).await.unwrap();
+
+    for spent in ["a", "b", "x"] {
+        let (row, _) = find_token(db, spent).await.unwrap().unwrap();
+        assert_eq!(row.spent_at, Some(NOW + 3), "{spent}");
+    }
+    let (c, family) = find_token(db, "c").await.unwrap().unwrap();
+    assert_eq!(
+        (c.spent_at, c.issued_at, family.id),
+        (None, NOW + 3, one.id)
+    );
+    let (y, family) = find_token(db, "y").await.unwrap().unwrap();
+    assert_eq!(
+        (y.spent_at, y.issued_at, family.id),
+        (None, NOW + 2, two.id)
+    );
+    assert_eq!(token_rows_of(db, one.id).await, 3);
+    assert_eq!(
+        rotate(db, "b", "b2", NOW + 4).await.unwrap(),
+        RotateOutcome::AlreadySpent,
+        "the database now recognises a replay of a token spent in the store"
+    );
+}
+
+async fn a_long_chain_recorded_at_once_leaves_only_its_last_token_unspent(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let family = new_family(user_id, NOW + 86_400);
+    insert_family(db, &family, "t0").await.unwrap();
+    // 73 rotations: more than one statement's worth, in several shapes.
+    let chain: Vec<Rotation> = (0..73)
+        .map(|i| rotation(&format!("t{i}"), &format!("t{}", i + 1), family.id, NOW + i))
+        .collect();
+
+    record_rotations(db, &chain).await.unwrap();
+
+    assert_eq!(token_rows_of(db, family.id).await, 74);
+    for i in 0..73 {
+        let (row, _) = find_token(db, &format!("t{i}")).await.unwrap().unwrap();
+        assert_eq!(row.spent_at, Some(NOW + 72), "t{i}");
+    }
+    let (last, _) = find_token(db, "t73").await.unwrap().unwrap();
+    assert_eq!(last.spent_at, None);
+}
+
+async fn a_recorded_rotation_of_a_deleted_family_is_not_found(db: &Db) {
+    let user_id = grant_parties(db).await;
+    let family = new_family(user_id, NOW + 86_400);
+    insert_family(db, &family, "a").await.unwrap();
+
+    let err = record_rotations(db, &[rotation("a", "b", Uuid::new_v4(), NOW + 1)])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, DbError::NotFound(_)), "{err:?}");
+    let (a, _) = find_token(db, "a").await.unwrap().unwrap();
+    assert_eq!(a.spent_at, None, "nothing of a failed batch is kept");
 }
 
 async fn family_is_revoked_once_and_keeps_the_first_time(db: &Db) {
@@ -989,6 +1073,7 @@ async fn file_database_is_created_with_its_directory_in_wal_mode_with_foreign_ke
     assert_eq!(pragma("journal_mode").await, "wal");
     assert_eq!(pragma("foreign_keys").await, "1");
     assert_eq!(pragma("busy_timeout").await, "5000");
+    assert_eq!(pragma("cache_size").await, "-1024", "1 MiB per connection");
     migrate(&db).await.unwrap();
     insert_user(&db, new_user("alice", "a@example.com"), NOW)
         .await

@@ -32,16 +32,14 @@ struct Header<'a> {
     typ: Option<&'a str>,
 }
 
-/// Signs `claims` with a key that has its signer loaded.
-pub(super) fn sign(
+/// Signs `claims` (anything that serialises to a JSON object) with a key
+/// that has its signer loaded.
+pub(super) fn sign<C: Serialize + ?Sized>(
     key: &LoadedKey,
     typ: Option<&str>,
-    claims: &Claims,
+    claims: &C,
 ) -> Result<String, KeyError> {
-    let signer = key
-        .signer
-        .as_deref()
-        .ok_or(KeyError::NoActiveKey(key.alg))?;
+    let signer = key.signer.as_ref().ok_or(KeyError::NoActiveKey(key.alg))?;
     let header = Header {
         alg: key.alg.as_str(),
         kid: &key.kid,
@@ -54,7 +52,7 @@ pub(super) fn sign(
     URL_SAFE_NO_PAD.encode_string(header, &mut token);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-    let signature = signer.sign(token.as_bytes()).map_err(KeyError::Signing)?;
+    let signature = signer.sign(token.as_bytes())?;
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)

@@ -42,6 +42,9 @@ struct KeySet {
     published: HashMap<String, Arc<LoadedKey>>,
     active: Vec<Arc<LoadedKey>>,
     jwks: Bytes,
+    /// Changes whenever the published keys do, so what was verified against
+    /// an earlier set can be told apart (see [`KeyRing::generation`]).
+    generation: u64,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -72,6 +75,7 @@ impl KeyRing {
             published: HashMap::new(),
             active: Vec::new(),
             jwks: jwks::document([]),
+            generation: 0,
         };
         let ring = Self {
             shared: Arc::new(Shared {
@@ -103,11 +107,11 @@ impl KeyRing {
 
     /// Signs `claims` as a compact JWS with the active key of `alg`; the
     /// header is `{alg, kid}` plus `typ` when given.
-    pub fn sign(
+    pub fn sign<C: serde::Serialize + ?Sized>(
         &self,
         alg: Alg,
         typ: Option<&str>,
-        claims: &Map<String, Value>,
+        claims: &C,
     ) -> Result<String, KeyError> {
         let set = self.snapshot();
         let key = set
@@ -130,6 +134,13 @@ impl KeyRing {
     /// and retained keys, public members only.
     pub fn jwks_json(&self) -> Bytes {
         self.snapshot().jwks.clone()
+    }
+
+    /// A number that changes whenever a key is published or withdrawn. A
+    /// cache of verified tokens keyed on it never trusts a token whose key
+    /// has gone.
+    pub fn generation(&self) -> u64 {
+        self.snapshot().generation
     }
 
     /// The `kid` tokens of `alg` are signed with now.
@@ -185,10 +196,15 @@ impl KeyRing {
             in_order.push(key);
         }
         let jwks = jwks::document(in_order.iter().map(|key| &key.public_jwk));
+        let same_keys = published.len() == previous.published.len()
+            && published
+                .keys()
+                .all(|kid| previous.published.contains_key(kid));
         Ok(KeySet {
             published,
             active,
             jwks,
+            generation: previous.generation + u64::from(!same_keys),
         })
     }
 }

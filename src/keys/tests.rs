@@ -139,8 +139,13 @@ async fn a_rotated_key_goes_through_upcoming_active_retired_then_leaves_the_jwks
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].state, KeyState::Upcoming);
     assert_eq!(new[0].activates_at, clock.unix() + 3_600);
+    let before = ring.generation();
     ring.refresh(&db).await.unwrap();
     assert!(jwks_kids(&ring).contains(&new[0].kid));
+    let published = ring.generation();
+    assert_ne!(published, before, "a key was published");
+    ring.refresh(&db).await.unwrap();
+    assert_eq!(ring.generation(), published, "nothing changed since");
     assert_eq!(ring.active_kid(Alg::Es256), Some(old_kid.clone()));
 
     // Past the overlap the new key signs; the old one still verifies its tokens.
@@ -160,7 +165,9 @@ async fn a_rotated_key_goes_through_upcoming_active_retired_then_leaves_the_jwks
 
     // Once every token it signed has expired, the old key is unpublished.
     clock.advance(RETAIN);
+    let before = ring.generation();
     ring.refresh(&db).await.unwrap();
+    assert_ne!(ring.generation(), before, "a key was withdrawn");
     assert!(!jwks_kids(&ring).contains(&old_kid));
     assert_eq!(jwks_kids(&ring).len(), 3);
     assert!(matches!(ring.verify(&old_token), Err(KeyError::UnknownKey)));

@@ -6,7 +6,10 @@
 //! token can: one per token id (`jti`, set when a code is replayed or a
 //! token revoked) and one per refresh-token family.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use sha2::Digest as _;
 
 use uuid::Uuid;
 
@@ -27,15 +30,14 @@ fn marker_lifetime(state: &AppState) -> Duration {
 }
 
 /// The token's claims when it is genuine, current and not revoked.
-pub async fn validate(state: &AppState, token: &str) -> Result<Option<AccessClaims>, StoreError> {
+pub async fn validate(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<Arc<AccessClaims>>, StoreError> {
     let claims = if token.split('.').count() == 3 {
-        let Ok(map) = state.keys.verify(token) else {
-            return Ok(None);
-        };
-        match serde_json::from_value::<AccessClaims>(serde_json::Value::Object(map)) {
-            Ok(claims) if claims.iss == state.config.issuer => claims,
-            // An ID token or anything else we signed is not an access token.
-            _ => return Ok(None),
+        match verified_jwt(state, token) {
+            Some(claims) => claims,
+            None => return Ok(None),
         }
     } else {
         if token.is_empty() || token.len() > 512 {
@@ -47,7 +49,7 @@ pub async fn validate(state: &AppState, token: &str) -> Result<Option<AccessClai
         )
         .await?
         {
-            Some(claims) => claims,
+            Some(claims) => Arc::new(claims),
             None => return Ok(None),
         }
     };
@@ -55,6 +57,27 @@ pub async fn validate(state: &AppState, token: &str) -> Result<Option<AccessClai
         return Ok(None);
     }
     Ok(Some(claims))
+}
+
+/// The claims of a JWT access token signed by one of our published keys,
+/// from [`VerifiedTokens`](super::verified_tokens::VerifiedTokens) when it
+/// was verified before.
+fn verified_jwt(state: &AppState, token: &str) -> Option<Arc<AccessClaims>> {
+    let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+    let generation = state.keys.generation();
+    if let Some(claims) = state.verified_tokens.get(&digest, generation) {
+        return Some(claims);
+    }
+    let map = state.keys.verify(token).ok()?;
+    let claims = match serde_json::from_value::<AccessClaims>(serde_json::Value::Object(map)) {
+        Ok(claims) if claims.iss == state.config.issuer => Arc::new(claims),
+        // An ID token or anything else we signed is not an access token.
+        _ => return None,
+    };
+    state
+        .verified_tokens
+        .insert(digest, Arc::clone(&claims), generation);
+    Some(claims)
 }
 
 async fn is_revoked(state: &AppState, claims: &AccessClaims) -> Result<bool, StoreError> {
@@ -67,13 +90,19 @@ async fn is_revoked(state: &AppState, claims: &AccessClaims) -> Result<bool, Sto
         return Ok(true);
     }
     match claims.fid {
-        Some(family) => Ok(state
-            .store
-            .get(&revoked_family_key(family))
-            .await?
-            .is_some()),
+        Some(family) => is_family_revoked(state, family).await,
         None => Ok(false),
     }
+}
+
+/// Whether [`revoke_family`] revoked `family` (as the store remembers: for
+/// as long as its access tokens and its refresh tokens' store entries live).
+pub async fn is_family_revoked(state: &AppState, family: Uuid) -> Result<bool, StoreError> {
+    Ok(state
+        .store
+        .get(&revoked_family_key(family))
+        .await?
+        .is_some())
 }
 
 /// Revokes one access token by its id.
@@ -85,12 +114,15 @@ pub async fn revoke_jti(state: &AppState, jti: &str) -> Result<(), StoreError> {
 }
 
 /// Revokes a refresh-token family: its refresh tokens in the database and
-/// every access token minted from it.
+/// in the store, and every access token minted from it. The marker outlives
+/// both its access tokens and the store's entries for its refresh tokens
+/// (after which the database, revoked first, answers).
 pub async fn revoke_family(state: &AppState, family: Uuid) -> Result<(), RevokeError> {
     crate::db::refresh_tokens::revoke_family(&state.db, family, state.clock.unix()).await?;
+    let lifetime = marker_lifetime(state).max(super::refresh::LIVE_FOR + Duration::from_mins(1));
     state
         .store
-        .put(&revoked_family_key(family), b"1", marker_lifetime(state))
+        .put(&revoked_family_key(family), b"1", lifetime)
         .await?;
     Ok(())
 }

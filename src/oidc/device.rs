@@ -201,9 +201,7 @@ const ATTEMPT_WINDOW: Duration = Duration::from_mins(15);
 
 async fn device_submitted(
     State(state): State<AppState>,
-    axum::extract::Extension(crate::web::client_ip::ClientIp(ip)): axum::extract::Extension<
-        crate::web::client_ip::ClientIp,
-    >,
+    crate::web::client_ip::ClientIp(ip): crate::web::client_ip::ClientIp,
     headers: HeaderMap,
     form: Result<axum::Form<DeviceForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {

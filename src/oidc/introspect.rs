@@ -81,8 +81,8 @@ async fn access(state: &AppState, token: &str) -> Result<Option<Value>, OAuthErr
     });
     for (name, value) in [
         ("auth_time", c.auth_time.map(Value::from)),
-        ("acr", c.acr.map(Value::from)),
-        ("sid", c.sid.map(Value::from)),
+        ("acr", c.acr.as_deref().map(Value::from)),
+        ("sid", c.sid.as_deref().map(Value::from)),
     ] {
         if let Some(value) = value {
             body[name] = value;
@@ -96,22 +96,24 @@ async fn access(state: &AppState, token: &str) -> Result<Option<Value>, OAuthErr
 
 /// Refresh tokens are shown only to the client they were issued to.
 async fn refresh(state: &AppState, caller: &str, token: &str) -> Result<Option<Value>, OAuthError> {
-    let hash = crate::security::sha256_b64url(token.as_bytes());
-    let found = crate::db::refresh_tokens::find_token(&state.db, &hash)
+    let found = super::refresh::find(state, &super::refresh::hash(token))
         .await
         .map_err(|e| internal(&e))?;
-    let Some((row, family)) = found else {
+    let Some(super::refresh::Found {
+        family,
+        unspent_since: Some(issued_at),
+        ..
+    }) = found
+    else {
         return Ok(None);
     };
-    let live = row.spent_at.is_none()
-        && family.revoked_at.is_none()
-        && family.expires_at > state.clock.unix();
+    let live = family.revoked_at.is_none() && family.expires_at > state.clock.unix();
     if !live || family.client_id != caller {
         return Ok(None);
     }
     Ok(Some(json!({
         "active": true, "token_type": "refresh_token", "scope": family.scope,
         "client_id": family.client_id, "sub": family.user_id.map(|u| u.to_string()),
-        "iss": state.config.issuer, "iat": row.issued_at, "exp": family.expires_at,
+        "iss": state.config.issuer, "iat": issued_at, "exp": family.expires_at,
     })))
 }

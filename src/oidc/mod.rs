@@ -9,6 +9,8 @@
 //! | [`token`] | the token endpoint, one module per grant |
 //! | [`tokens`] | minting access, ID and refresh tokens |
 //! | [`access_token`] | checking presented access tokens; revocation markers |
+//! | [`verified_tokens`] | the claims of access tokens whose signature was already checked |
+//! | [`refresh`] | refresh tokens: spent in the store, kept in the database |
 //! | [`grant`] | what a user authorized, behind every token |
 //! | [`claims`] | standard user claims by scope and by name |
 //! | [`userinfo`] | the userinfo endpoint |
@@ -31,12 +33,14 @@ pub mod end_session;
 pub mod error;
 pub mod grant;
 pub mod introspect;
+pub mod refresh;
 pub mod registration;
 pub mod revoke;
 pub mod routes;
 pub mod token;
 pub mod tokens;
 pub mod userinfo;
+pub mod verified_tokens;
 
 pub use discovery::Discovery;
 pub use registration::{Registered, RegistrationError, register_client, sync_declared_clients};

@@ -32,8 +32,8 @@ pub async fn revoke(state: &AppState, headers: &HeaderMap, params: Params) -> Re
 }
 
 async fn revoke_token(state: &AppState, client_id: &str, token: &str) -> Result<(), OAuthError> {
-    let hash = crate::security::sha256_b64url(token.as_bytes());
-    if let Some((_, family)) = crate::db::refresh_tokens::find_token(&state.db, &hash)
+    let hash = super::refresh::hash(token);
+    if let Some(super::refresh::Found { family, .. }) = super::refresh::find(state, &hash)
         .await
         .map_err(|e| internal(&e))?
     {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use sha2::Digest as _;
 use uuid::Uuid;
 
@@ -103,17 +103,13 @@ pub async fn access_token(
         crate::store::put_json(state.store.as_ref(), &opaque_key(&token), claims, ttl).await?;
         return Ok(token);
     }
-    let map = match serde_json::to_value(claims).map_err(crate::keys::KeyError::Serialise)? {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
     let alg = state
         .config
         .tokens
         .access_token_alg
         .parse()
         .unwrap_or(Alg::Es256);
-    Ok(state.keys.sign(alg, Some("at+jwt"), &map)?)
+    Ok(state.keys.sign(alg, Some("at+jwt"), claims)?)
 }
 
 /// The algorithm of the client's ID tokens: its registered one, else RS256.

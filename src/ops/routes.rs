@@ -64,18 +64,64 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Counts requests and their latency by route pattern (never by raw path,
 /// which would let clients create unbounded label values).
+///
+/// Labels are `&'static str`, so recording allocates nothing per request:
+/// route patterns and status codes are few, and each is interned once.
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+        .map_or("unmatched", |p| labels::intern(p.as_str()));
+    let method = labels::method(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+    let status = labels::intern(response.status().as_str());
+    metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+mod labels {
+    use std::collections::HashSet;
+    use std::sync::{OnceLock, PoisonError, RwLock};
+
+    use axum::http::Method;
+
+    /// The one `&'static str` for `value`. Callers pass only route patterns
+    /// and status codes, a bounded set, so what is leaked stays small.
+    pub fn intern(value: &str) -> &'static str {
+        static SEEN: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+        let seen = SEEN.get_or_init(RwLock::default);
+        if let Some(known) = seen
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(value)
+        {
+            return known;
+        }
+        let mut seen = seen.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = seen.get(value) {
+            return known;
+        }
+        let leaked: &'static str = Box::leak(value.to_owned().into_boxed_str());
+        seen.insert(leaked);
+        leaked
+    }
+
+    /// Standard methods by name; anything else (clients may send any token)
+    /// counts as one label so it cannot grow the label set.
+    pub fn method(method: &Method) -> &'static str {
+        match *method {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::HEAD => "HEAD",
+            Method::OPTIONS => "OPTIONS",
+            Method::PUT => "PUT",
+            Method::DELETE => "DELETE",
+            Method::PATCH => "PATCH",
+            _ => "other",
+        }
+    }
 }

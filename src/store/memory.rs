@@ -9,8 +9,10 @@
 //!   `ManualClock` instead of sleeping. Deadlines are kept as Unix nanoseconds
 //!   with saturating arithmetic, so no TTL can overflow.
 //! - Expired entries are invisible to every operation and are swept (one O(n)
-//!   `retain`) every [`SWEEP_EVERY_WRITES`] writes, so memory stays bounded by
-//!   what is live plus at most that many dead entries.
+//!   `retain`) every [`SWEEP_EVERY_WRITES`] writes, or every `n / 4` writes
+//!   once the map holds more, so a sweep costs a few entries per write
+//!   however large the map grows, and memory stays bounded by what is live
+//!   plus a quarter (or [`SWEEP_EVERY_WRITES`]) of dead entries.
 //! - A TTL of zero means "already expired", as Redis would have it.
 //! - Counters are stored as decimal text, as Redis stores them, so `get` reads
 //!   the same bytes on both backends.
@@ -58,7 +60,9 @@ impl State {
         self.entries
             .insert(key.to_owned(), Entry { value, expires_at });
         self.writes_since_sweep += 1;
-        if self.writes_since_sweep >= SWEEP_EVERY_WRITES {
+        let every =
+            SWEEP_EVERY_WRITES.max(u32::try_from(self.entries.len() / 4).unwrap_or(u32::MAX));
+        if self.writes_since_sweep >= every {
             self.entries.retain(|_, entry| entry.is_live(now));
             self.writes_since_sweep = 0;
         }
@@ -123,6 +127,14 @@ impl Store for MemoryStore {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.lock().entries.remove(key);
+        Ok(())
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        for key in keys {
+            state.entries.remove(key);
+        }
         Ok(())
     }
 

@@ -55,6 +55,8 @@ pub trait Store: Send + Sync + 'static {
     /// Atomically returns and removes the value (GETDEL): for single-use items.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes every key of `keys` in one round trip (Redis `DEL k1 k2 …`).
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError>;
     /// Adds one to a counter, creating it with a `window` TTL when absent; returns the new count. Rate limits use it.
     async fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError>;
     /// Checks the backend answers (for /readyz).
@@ -199,6 +201,7 @@ pub(crate) mod contract {
                 missing_key_reads_as_nothing,
                 put_replaces_the_previous_value,
                 deleted_value_is_gone,
+                deleted_values_are_gone_at_once,
                 value_is_gone_once_its_ttl_has_passed,
                 put_new_stores_only_when_absent_and_again_after_expiry,
                 taken_item_cannot_be_taken_twice,
@@ -262,6 +265,18 @@ pub(crate) mod contract {
             h.store.get("kept").await.unwrap().as_deref(),
             Some(&b"y"[..])
         );
+    }
+
+    pub(crate) async fn deleted_values_are_gone_at_once(h: &Harness) {
+        for key in ["m1", "m2", "kept"] {
+            h.store.put(key, b"x", LONG).await.unwrap();
+        }
+        let keys = ["m1".to_owned(), "m2".to_owned(), "never-written".to_owned()];
+        h.store.delete_many(&keys).await.unwrap();
+        h.store.delete_many(&[]).await.unwrap();
+        assert_eq!(h.store.get("m1").await.unwrap(), None);
+        assert_eq!(h.store.get("m2").await.unwrap(), None);
+        assert!(h.store.get("kept").await.unwrap().is_some());
     }
 
     pub(crate) async fn value_is_gone_once_its_ttl_has_passed(h: &Harness) {

@@ -154,6 +154,19 @@ impl Store for RedisStore {
             .map_err(unavailable)
     }
 
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut del = cmd("DEL");
+        for key in keys {
+            del.arg(prefixed(key));
+        }
+        del.query_async::<()>(&mut self.connection())
+            .await
+            .map_err(unavailable)
+    }
+
     async fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
         let key = prefixed(key);
         let (count,): (u64,) = pipe()

@@ -3,8 +3,9 @@
 //!
 //! Every use spends the presented token and returns a new one of the same
 //! family. Presenting a spent token means it was copied: the whole family
-//! is revoked, with the access tokens minted from it. Spending is one
-//! conditional UPDATE, so two instances racing on one token cannot both win.
+//! is revoked, with the access tokens minted from it. Spending is one atomic
+//! store operation, so two instances racing on one token cannot both win
+//! (see [`crate::oidc::refresh`]).
 
 use uuid::Uuid;
 
@@ -17,11 +18,8 @@ use crate::oidc::access_token::revoke_family;
 use crate::oidc::authorize::params::Params;
 use crate::oidc::error::OAuthError;
 use crate::oidc::grant::{ClaimsRequest, Grant};
+use crate::oidc::refresh::{self, RefreshStoreError};
 use crate::oidc::tokens::{TokenResponse, respond, secs};
-
-fn hash(token: &str) -> String {
-    crate::security::sha256_b64url(token.as_bytes())
-}
 
 /// Records a new family for `grant` and returns its first refresh token.
 pub async fn start_family(
@@ -29,11 +27,10 @@ pub async fn start_family(
     family_id: Uuid,
     grant: &Grant,
     user: &User,
-) -> Result<String, crate::db::DbError> {
-    let token = crate::security::random_token(32);
+) -> Result<String, RefreshStoreError> {
     let now = state.clock.unix();
-    crate::db::refresh_tokens::insert_family(
-        &state.db,
+    refresh::start_family(
+        state,
         &NewFamily {
             id: family_id,
             client_id: grant.client_id.clone(),
@@ -46,10 +43,8 @@ pub async fn start_family(
             created_at: now,
             expires_at: now + secs(state.config.tokens.refresh_token_seconds),
         },
-        &hash(&token),
     )
-    .await?;
-    Ok(token)
+    .await
 }
 
 pub async fn exchange(
@@ -61,10 +56,12 @@ pub async fn exchange(
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let (row, family) = crate::db::refresh_tokens::find_token(&state.db, &hash(presented))
+    let presented_hash = refresh::hash(presented);
+    let found = refresh::find(state, &presented_hash)
         .await
         .map_err(|e| internal(&e))?
         .ok_or_else(invalid)?;
+    let family = &found.family;
     // Bound to its client; another client's attempt reveals nothing and revokes nothing.
     if family.client_id != client.client_id {
         return Err(invalid());
@@ -73,7 +70,7 @@ pub async fn exchange(
     if family.revoked_at.is_some() || family.expires_at <= now {
         return Err(invalid());
     }
-    if row.spent_at.is_some() {
+    if found.is_spent() {
         return Err(reuse(state, family.id).await);
     }
     let scope = narrowed_scope(&family.scope, params.get("scope"))?;
@@ -83,7 +80,7 @@ pub async fn exchange(
         .ok_or_else(invalid)?;
 
     let next = crate::security::random_token(32);
-    match crate::db::refresh_tokens::rotate(&state.db, &row.token_hash, &hash(&next), now)
+    match refresh::rotate(state, &found, &presented_hash, &refresh::hash(&next))
         .await
         .map_err(|e| internal(&e))?
     {
