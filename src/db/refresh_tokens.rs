@@ -113,7 +113,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = db.begin().await?;
-    families::Entity::insert(to_model(family).into_active_model())
+    families::Entity::insert(to_model(&family.to_family()).into_active_model())
         .exec_without_returning(&txn)
         .await
         .map_err(|err| {
@@ -333,7 +333,26 @@ fn is_missing_parent(err: &DbErr) -> bool {
     )
 }
 
-fn to_model(family: &NewFamily) -> families::Model {
+impl NewFamily {
+    /// The family as it is once stored, before any revocation.
+    pub fn to_family(&self) -> Family {
+        Family {
+            id: self.id,
+            client_id: self.client_id.clone(),
+            user_id: self.user_id,
+            scope: self.scope.clone(),
+            sid: self.sid.clone(),
+            auth_time: self.auth_time,
+            acr: self.acr.clone(),
+            amr: self.amr.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: None,
+        }
+    }
+}
+
+fn to_model(family: &Family) -> families::Model {
     families::Model {
         id: family.id,
         client_id: family.client_id.clone(),
@@ -345,7 +364,7 @@ fn to_model(family: &NewFamily) -> families::Model {
         amr: encode_list(&family.amr),
         created_at: family.created_at,
         expires_at: family.expires_at,
-        revoked_at: None,
+        revoked_at: family.revoked_at,
     }
 }
 

@@ -63,11 +63,12 @@ impl Found {
     }
 }
 
-/// What the store keeps under a token's hash.
+/// What the store keeps under a token's hash: written from a borrowed
+/// family (`Entry<&Family>`), read back as an owned one.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Entry {
+struct Entry<F> {
     issued_at: i64,
-    family: Family,
+    family: F,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,20 +107,7 @@ pub async fn start_family(
     let token = crate::security::random_token(32);
     let token_hash = hash(&token);
     crate::db::refresh_tokens::insert_family(&state.db, family, &token_hash).await?;
-    let stored = Family {
-        id: family.id,
-        client_id: family.client_id.clone(),
-        user_id: family.user_id,
-        scope: family.scope.clone(),
-        sid: family.sid.clone(),
-        auth_time: family.auth_time,
-        acr: family.acr.clone(),
-        amr: family.amr.clone(),
-        created_at: family.created_at,
-        expires_at: family.expires_at,
-        revoked_at: None,
-    };
-    remember_live(state, &token_hash, &stored, family.created_at).await?;
+    remember_live(state, &token_hash, &family.to_family(), family.created_at).await?;
     Ok(token)
 }
 
@@ -129,7 +117,7 @@ pub async fn find(state: &AppState, token_hash: &str) -> Result<Option<Found>, R
     if let Some(Entry {
         issued_at,
         mut family,
-    }) = crate::store::get_json::<Entry>(store, &live_key(token_hash)).await?
+    }) = crate::store::get_json::<Entry<Family>>(store, &live_key(token_hash)).await?
     {
         if super::access_token::is_family_revoked(state, family.id).await? {
             family.revoked_at = Some(state.clock.unix());
@@ -226,9 +214,6 @@ async fn remember_live(
 ) -> Result<(), StoreError> {
     let left = u64::try_from(family.expires_at - state.clock.unix()).unwrap_or(0);
     let ttl = LIVE_FOR.min(Duration::from_secs(left.max(1)));
-    let entry = Entry {
-        issued_at,
-        family: family.clone(),
-    };
+    let entry = Entry { issued_at, family };
     crate::store::put_json(state.store.as_ref(), &live_key(token_hash), &entry, ttl).await
 }
