@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! The device authorization grant (RFC 8628), as the command-line tool `cli`
 //! uses it: ask `/device_authorization` for codes (§3.1–3.2), poll the token
 //! endpoint (§3.4–3.5) while the person types the user code on `/device`,

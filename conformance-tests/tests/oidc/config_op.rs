@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! Config OP: `oidcc-discovery-endpoint-verification` and the JWKS checks every
 //! module runs in its configure phase (checklist §2.1, §2.2).
 

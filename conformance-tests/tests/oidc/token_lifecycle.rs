@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! A token's life after it is issued: JWT access tokens (RFC 9068) from the
 //! client credentials grant (RFC 6749 §4.4), introspection (RFC 7662),
 //! revocation (RFC 7009), and refresh-token rotation with reuse detection

@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! The relying-party examples (`examples/console_rp.rs`,
 //! `examples/api_gateway.rs`) run against a real Gatehouse: the files are
 //! compiled in here as modules and served on free loopback ports, so the
@@ -12,14 +7,14 @@
     dead_code,
     reason = "main() and Settings::from_env serve `cargo run --example`"
 )]
-#[path = "../../examples/console_rp.rs"]
+#[path = "../../../examples/console_rp.rs"]
 mod console_rp;
 
 #[allow(
     dead_code,
     reason = "main() and Settings::from_env serve `cargo run --example`"
 )]
-#[path = "../../examples/api_gateway.rs"]
+#[path = "../../../examples/api_gateway.rs"]
 mod api_gateway;
 
 use std::net::SocketAddr;

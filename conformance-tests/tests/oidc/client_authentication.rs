@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! Client authentication at the token endpoint: `private_key_jwt` (RFC 7523
 //! §2.2 and §3, OpenID Connect Core §9), the secret methods (RFC 6749 §2.3.1)
 //! and the error answers of RFC 6749 §5.2. The one OpenID Foundation module

@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! Tokens signed with Gatehouse's keys verify with a relying-party library
 //! against the published JWKS, for every algorithm offered.
 

@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! RP-Initiated Logout OP and Back-Channel Logout OP (checklist §1.7, §1.8),
 //! each check named after the suite module it mirrors.
 //!

@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! Several instances of Gatehouse behind a load balancer: two instances on
 //! one PostgreSQL and one Redis, sharing one issuer, with no sticky sessions.
 //! Any step of a flow may land on either instance.

@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! Basic OP (checklist §1.3): `response_type=code`, `client_secret_basic`, each
 //! check named after the suite module it mirrors.
 

@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! Pushed authorization requests (RFC 9126): the client posts the request to
 //! `/par` over its authenticated back channel (§2), gets a short-lived,
 //! single-use `request_uri` (§2.2), and sends the browser to `/authorize`

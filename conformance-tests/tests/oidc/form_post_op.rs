@@ -1,8 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests: a failure should stop loudly"
-)]
 //! Form Post OP (checklist §1.6): the Basic OP essentials again with
 //! `response_mode=form_post` on every authorization request. The suite adds
 //! these callback checks: the answer reaches the client as a POST of an
