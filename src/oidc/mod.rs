@@ -4,6 +4,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`discovery`] | provider metadata (OpenID Connect Discovery 1.0, RFC 8414), serialised once |
+//! | [`metadata`] | the discovery and JWKS routes, outside the shared layers |
 //! | [`authorize`] | the authorization endpoint and pushed authorization requests |
 //! | [`code`] | authorization codes: single use, replay revokes |
 //! | [`token`] | the token endpoint, one module per grant |
@@ -33,6 +34,7 @@ pub mod end_session;
 pub mod error;
 pub mod grant;
 pub mod introspect;
+pub mod metadata;
 pub mod refresh;
 pub mod registration;
 pub mod revoke;

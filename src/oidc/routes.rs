@@ -12,9 +12,6 @@ use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(paths::OPENID_CONFIGURATION, get(discovery))
-        .route(paths::OAUTH_AUTHORIZATION_SERVER, get(discovery))
-        .route(paths::JWKS, get(jwks))
         .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
         .route(paths::TOKEN, axum::routing::post(token))
         .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
@@ -23,22 +20,6 @@ pub fn routes() -> Router<AppState> {
         .route(paths::PAR, axum::routing::post(par))
         .merge(super::device::routes())
         .merge(super::end_session::routes())
-}
-
-/// Public metadata: cacheable for a few minutes and readable cross-origin,
-/// so browser-based relying parties can fetch it.
-const PUBLIC_JSON: [(header::HeaderName, &str); 3] = [
-    (header::CONTENT_TYPE, "application/json"),
-    (header::CACHE_CONTROL, "public, max-age=300"),
-    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-];
-
-async fn discovery(State(state): State<AppState>) -> Response {
-    (PUBLIC_JSON, state.discovery.json()).into_response()
-}
-
-async fn jwks(State(state): State<AppState>) -> Response {
-    (PUBLIC_JSON, state.keys.jwks_json()).into_response()
 }
 
 /// The parameters of a form POST: `application/x-www-form-urlencoded` only

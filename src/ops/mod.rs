@@ -4,7 +4,7 @@
 
 mod routes;
 
-pub use routes::{routes, track_requests};
+pub use routes::{FixedRoute, routes, track_requests};
 
 use std::sync::OnceLock;
 

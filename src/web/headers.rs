@@ -3,23 +3,39 @@
 //! at a client needs its own Content-Security-Policy).
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-const DEFAULTS: &[(&str, &str)] = &[
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
+/// The content security policy of every response but a form whose answer
+/// goes to a client (see [`allow_form_target`]).
+const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+                      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const DEFAULTS: [(HeaderName, HeaderValue); 6] = [
+    (
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    ),
+    (
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("DENY"),
+    ),
+    (
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("no-referrer"),
+    ),
     // Nothing is cacheable unless a handler says so: pages carry CSRF tokens
     // and token responses must not be stored (RFC 6749 §5.1).
-    ("cache-control", "no-store"),
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     (
-        "content-security-policy",
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
     ),
-    ("cross-origin-opener-policy", "same-origin"),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
 ];
 
 /// Lets the forms of `response` lead to `target`'s origin as well as ours.
@@ -36,9 +52,9 @@ pub fn allow_form_target(response: &mut Response, target: &str) {
     else {
         return;
     };
-    let policy = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-         connect-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
+    let policy = POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
     );
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response
@@ -49,12 +65,17 @@ pub fn allow_form_target(response: &mut Response, target: &str) {
 
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    for (name, value) in DEFAULTS {
-        let name = HeaderName::from_static(name);
-        if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
+    add_missing(response.headers_mut());
+    response
+}
+
+/// Sets each default header `headers` lacks. Routes outside the
+/// [`security_headers`] layer (the fixed metadata documents) call it
+/// themselves.
+pub fn add_missing(headers: &mut HeaderMap) {
+    for (name, value) in &DEFAULTS {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
         }
     }
-    response
 }

@@ -15,19 +15,44 @@ async fn health_and_readiness_answer_when_database_and_store_are_up() {
 #[tokio::test]
 async fn metrics_count_requests_by_route_pattern() {
     let app = TestApp::spawn().await;
-    app.get("/jwks.json").await;
+    // The recorder is shared by every app in this process, so other tests
+    // may add to the counts meanwhile: they can only grow by more.
+    let before = jwks_requests(&app).await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/jwks.json").await.status(), 200);
+    }
+    assert!(jwks_requests(&app).await >= before + 3);
+    app.get("/healthz").await;
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(
         text.lines()
-            .any(|l| l.starts_with("http_requests_total") && l.contains("route=\"/jwks.json\"")),
+            .any(|l| l.starts_with("http_requests_total") && l.contains("route=\"/healthz\"")),
         "{text}"
     );
+}
+
+/// The successful GETs of the JWKS counted so far.
+async fn jwks_requests(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find(|l| {
+            l.starts_with("http_requests_total")
+                && l.contains("route=\"/jwks.json\"")
+                && l.contains("method=\"GET\"")
+                && l.contains("status=\"200\"")
+        })
+        .map_or(0, |l| l.rsplit(' ').next().unwrap().parse().unwrap())
 }
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = TestApp::spawn().await;
-    for path in ["/healthz", "/jwks.json", "/no-such-page"] {
+    for path in [
+        "/healthz",
+        "/jwks.json",
+        "/.well-known/openid-configuration",
+        "/no-such-page",
+    ] {
         let response = app.get(path).await;
         let h = response.headers();
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
@@ -39,6 +64,18 @@ async fn every_response_carries_the_security_headers() {
     assert_eq!(health.headers()["cache-control"], "no-store");
     let jwks = app.get("/jwks.json").await;
     assert_eq!(jwks.headers()["cache-control"], "public, max-age=300");
+}
+
+#[tokio::test]
+async fn metadata_refuses_other_methods_with_405_and_the_security_headers() {
+    let app = TestApp::spawn().await;
+    for path in ["/jwks.json", "/.well-known/openid-configuration"] {
+        let response = app.http.post(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 405, "{path}");
+        assert_eq!(response.headers()["allow"], "GET,HEAD", "{path}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+    }
 }
 
 #[tokio::test]
