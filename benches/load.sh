@@ -159,7 +159,8 @@ run_wrk() { # NAME PID SCRIPT URL [wrk args…]
   profile_stop
   requests=$(field requests "$line")
   [ "${requests:-0}" -gt 0 ] || die "$name: wrk completed no request"
-  row "$name" "$line" "$(( (after - before) * 1000000 / CLK_TCK / requests ))" "$(rss_kib "$pid" VmHWM)"
+  row "$name" "$line" "$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')" \
+    "$(rss_kib "$pid" VmHWM)"
 }
 
 # --- 2. seed and start ------------------------------------------------------
@@ -271,10 +272,27 @@ load_client() { # FLOW NAME [load_client options…]; CLIENT=console by default
     --concurrency "$FLOW_CONCURRENCY" --seconds "${DURATION%s}" --pid "$SERVER" --clock-ticks "$CLK_TCK" | grep '^RESULT')
   profile_stop
   row "$2" "$line"
+  LAST_LINE=$line
+}
+# The server's password-hash CPU so far, from its metrics: "SECONDS COUNT".
+hash_cpu() {
+  curl -fsS "$ISSUER/metrics" | awk '$1 == "password_hash_cpu_seconds_sum" { s = $2 }
+    $1 == "password_hash_cpu_seconds_count" { c = $2 } END { printf "%s %s", s + 0, c + 0 }'
 }
 load_client refresh "refresh with rotation (RS256 ID token)" --sign-in-url "$SIGN_IN_URL"
 CLIENT=console-es256 load_client refresh "refresh with rotation (ES256 ID token)" --sign-in-url "$SIGN_IN_URL"
+read -r HASH_SECONDS_BEFORE HASHES_BEFORE <<<"$(hash_cpu)"
 load_client code-flow "complete code flow"
+read -r HASH_SECONDS_AFTER HASHES_AFTER <<<"$(hash_cpu)"
+FLOWS=$(field requests "$LAST_LINE")
+# The flow's CPU split into the password hash (the thread CPU time the
+# server records per hash) and everything else.
+FLOW_SPLIT=$(awk -v cpu="$(field server_cpu_us "$LAST_LINE")" -v flows="$FLOWS" \
+  -v s0="$HASH_SECONDS_BEFORE" -v s1="$HASH_SECONDS_AFTER" -v c0="$HASHES_BEFORE" -v c1="$HASHES_AFTER" \
+  'BEGIN { hash = (s1 - s0) * 1e6 / flows
+           printf "%d flows, %d password hashes: %.0f µs of server CPU per flow, of which the hash %.0f µs and the rest %.0f µs",
+             flows, c1 - c0, cpu, hash, cpu - hash }')
+say "complete code flow: $FLOW_SPLIT"
 AFTER_RSS=$(rss_kib "$SERVER" VmRSS)
 LIFETIME_PEAK=$(rss_kib "$SERVER" VmHWM)
 
@@ -321,6 +339,8 @@ Load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER.
 EOF
 printf '%s\n' "${ROWS[@]}"
 cat <<EOF
+
+Complete code flow: $FLOW_SPLIT.
 
 Gatehouse RSS: idle $(mib "$IDLE_RSS") (after start-up and the curl checks), \
 $(mib "$AFTER_RSS") after the runs, peak $(mib "$LIFETIME_PEAK") over its life.

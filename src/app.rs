@@ -138,7 +138,7 @@ impl AppState {
             .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
             // After the layers, so outside them: these answer fixed bytes and
             // add their own headers and metrics (see `oidc::metadata`).
-            .merge(crate::oidc::metadata::routes())
+            .merge(crate::oidc::metadata::routes(self))
             .with_state(self.clone());
         if self.config.issuer.starts_with("https://") {
             // Browsers that saw us once never try plain http again (RFC 6797).

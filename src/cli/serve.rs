@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 use super::{CliError, Output};
 use crate::app::{AppState, StartError, serve as serve_app};
@@ -73,15 +72,18 @@ fn database_kind(url: &str) -> &'static str {
 }
 
 fn init_tracing(config: &Config) {
-    let filter = EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = config.log.filter().unwrap_or_else(|_| {
+        tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::level_filters::LevelFilter::INFO)
+    });
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless and ignored.
     let _ = if config.log.format == "json" {
-        builder.json().try_init()
+        builder.json().finish().with(filter).try_init()
     } else {
-        builder.try_init()
+        builder.finish().with(filter).try_init()
     };
 }
 

@@ -153,6 +153,16 @@ pub struct LogConfig {
     pub level: String,
 }
 
+impl LogConfig {
+    /// `level` as a filter: comma-separated `target=level` directives and at
+    /// most one bare level, the default for every other target.
+    pub fn filter(
+        &self,
+    ) -> Result<tracing_subscriber::filter::Targets, tracing_subscriber::filter::ParseError> {
+        self.level.parse()
+    }
+}
+
 /// A client as declared in the config file or given to `gatehouse client create`.
 #[allow(
     clippy::struct_excessive_bools,
@@ -396,6 +406,31 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.key, "issuer");
+    }
+
+    #[test]
+    fn log_levels_take_targets_and_a_default_and_refuse_unknown_levels() {
+        for level in [
+            "warn",
+            "gatehouse=debug,info",
+            "gatehouse::oidc=trace,sqlx=warn,error",
+        ] {
+            Config::load_from(None, &env(&[("GATEHOUSE__LOG__LEVEL", level)]))
+                .unwrap_or_else(|e| panic!("{level}: {e}"));
+        }
+        let filter = LogConfig {
+            format: "text".into(),
+            level: "gatehouse=debug,warn".into(),
+        }
+        .filter()
+        .unwrap();
+        assert!(filter.would_enable("gatehouse::oidc", &tracing::Level::DEBUG));
+        assert!(!filter.would_enable("sqlx::query", &tracing::Level::INFO));
+        for level in ["gatehouse=loud", "info,=debug=x"] {
+            let err =
+                Config::load_from(None, &env(&[("GATEHOUSE__LOG__LEVEL", level)])).unwrap_err();
+            assert_eq!(err.key, "log.level", "{level}");
+        }
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::new("log.format", "must be text or json"));
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+        if self.log.filter().is_err() {
             return Err(ConfigError::new("log.level", "is not a valid log filter"));
         }
         for (i, client) in self.clients.iter().enumerate() {

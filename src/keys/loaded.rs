@@ -112,7 +112,8 @@ impl Signer {
 
 fn signer(alg: Alg, pem: &str) -> Result<Signer, JoseError> {
     Ok(match alg {
-        Alg::Rs256 => Signer::Jose(Box::new(RS256.signer_from_pem(pem)?)),
+        // DER, not josekit's PEM reader, which compiles regular expressions.
+        Alg::Rs256 => Signer::Jose(Box::new(RS256.signer_from_der(pkcs8_der(pem)?)?)),
         Alg::Es256 => {
             let random = ring::rand::SystemRandom::new();
             let pkcs8 = pkcs8_der(pem)?;
@@ -127,7 +128,7 @@ fn signer(alg: Alg, pem: &str) -> Result<Signer, JoseError> {
                 random,
             }
         }
-        Alg::EdDsa => Signer::Jose(Box::new(EdDSA.signer_from_pem(pem)?)),
+        Alg::EdDsa => Signer::Jose(Box::new(EdDSA.signer_from_der(pkcs8_der(pem)?)?)),
     })
 }
 

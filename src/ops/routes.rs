@@ -79,26 +79,29 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     response
 }
 
-/// Counts one answered request of `route` and how long it took since
-/// `started`.
-pub fn record(route: &'static str, method: &Method, status: StatusCode, started: Instant) {
+fn count(route: &'static str, method: &Method, status: StatusCode) {
     let method = labels::method(method);
     let status = labels::intern(status.as_str());
     metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
+}
+
+/// Counts one answered request of `route` and how long it took since
+/// `started`.
+fn record(route: &'static str, method: &Method, status: StatusCode, started: Instant) {
+    count(route, method, status);
     metrics::histogram!("http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
 }
 
-/// The request metrics of a route outside [`track_requests`] that answers
-/// GET with fixed bytes (discovery, JWKS), with the handles of its
+/// The request count of a route outside [`track_requests`] that answers
+/// GET with fixed bytes (discovery, JWKS), with the handle of its
 /// successful answers looked up once: counting one is then an atomic add.
 /// Build it after [`super::Metrics::install`], or it counts nowhere.
 #[derive(Clone)]
 pub struct FixedRoute {
     route: &'static str,
     ok: metrics::Counter,
-    duration: metrics::Histogram,
 }
 
 impl FixedRoute {
@@ -106,17 +109,15 @@ impl FixedRoute {
         Self {
             route,
             ok: metrics::counter!("http_requests_total", "route" => route, "method" => "GET", "status" => "200"),
-            duration: metrics::histogram!("http_request_duration_seconds", "route" => route),
         }
     }
 
     /// Counts one answer to `method` with `status`.
-    pub fn record(&self, method: &Method, status: StatusCode, started: Instant) {
+    pub fn record(&self, method: &Method, status: StatusCode) {
         if method == Method::GET && status == StatusCode::OK {
             self.ok.increment(1);
-            self.duration.record(started.elapsed().as_secs_f64());
         } else {
-            record(self.route, method, status, started);
+            count(self.route, method, status);
         }
     }
 }
