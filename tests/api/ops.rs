@@ -31,6 +31,22 @@ async fn metrics_count_requests_by_route_pattern() {
     );
 }
 
+#[tokio::test]
+async fn metrics_report_the_cpu_time_of_password_hashes() {
+    let app = TestApp::spawn().await;
+    app.create_user("hash-metric", "Correct-h0rse-battery")
+        .await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    assert!(value("password_hash_cpu_seconds_count") >= 1.0, "{text}");
+    assert!(value("password_hash_cpu_seconds_sum") > 0.0, "{text}");
+}
+
 /// The successful GETs of the JWKS counted so far.
 async fn jwks_requests(app: &TestApp) -> u64 {
     let text = app.get("/metrics").await.text().await.unwrap();
