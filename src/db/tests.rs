@@ -35,8 +35,8 @@ use super::refresh_tokens::{
 use super::signing_keys::{SigningKey, find_signing_keys, insert_signing_key};
 use super::users::{
     Authentication, NewUser, delete_role, find_password_hash, find_roles, find_user_by_id,
-    find_user_by_username, find_users_by_email, insert_role, insert_user, update_mfa_enforcement,
-    upsert_password_hash,
+    find_user_by_username, find_user_with_password_hash, find_users_by_email, insert_role,
+    insert_user, update_mfa_enforcement, upsert_password_hash,
 };
 use super::{Db, DbError, SqliteTarget, connect, migrate, ping};
 
@@ -84,6 +84,7 @@ on_both_backends!(
     roles_are_granted_once_and_listed_in_order,
     mfa_enforcement_is_set_per_authentication,
     password_hash_upsert_replaces_the_previous_hash,
+    user_and_password_hash_come_back_together_by_username,
     deleting_a_user_removes_their_roles_and_password,
     client_is_found_with_its_redirect_uris,
     duplicate_client_id_is_a_conflict_and_changes_nothing,
@@ -424,6 +425,37 @@ async fn password_hash_upsert_replaces_the_previous_hash(db: &Db) {
         .await
         .unwrap_err();
     assert!(matches!(err, DbError::NotFound("user")), "{err:?}");
+}
+
+async fn user_and_password_hash_come_back_together_by_username(db: &Db) {
+    let alice = insert_user(db, new_user("alice", "a@example.com"), NOW)
+        .await
+        .unwrap();
+    insert_user(db, new_user("bob", "b@example.com"), NOW)
+        .await
+        .unwrap();
+    upsert_password_hash(db, alice.id, "$argon2id$alice", NOW)
+        .await
+        .unwrap();
+
+    let (user, hash) = find_user_with_password_hash(db, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.id, alice.id);
+    assert_eq!(hash.as_deref(), Some("$argon2id$alice"));
+    let (user, hash) = find_user_with_password_hash(db, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.username, "bob");
+    assert_eq!(hash, None, "no password set yet");
+    assert!(
+        find_user_with_password_hash(db, "carol")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn deleting_a_user_removes_their_roles_and_password(db: &Db) {

@@ -200,6 +200,20 @@ pub async fn upsert_password_hash<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The user called `username` and their password hash (`None` until a
+/// password was set), in one query: a sign-in needs both.
+pub async fn find_user_with_password_hash<C: ConnectionTrait>(
+    db: &C,
+    username: &str,
+) -> Result<Option<(users::Model, Option<String>)>, DbError> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Username.eq(username))
+        .find_also_related(password_credentials::Entity)
+        .one(db)
+        .await?
+        .map(|(user, password)| (user, password.map(|row| row.hash))))
+}
+
 /// The user's password hash; `None` until a password was set.
 pub async fn find_password_hash<C: ConnectionTrait>(
     db: &C,

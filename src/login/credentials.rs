@@ -51,13 +51,14 @@ pub async fn check_password(
     if state.store.incr(&counter_key, WINDOW).await? > MAX_ATTEMPTS {
         return Ok(Verdict::TooManyAttempts);
     }
-    let user = match &normalised {
-        Ok(name) => crate::db::users::find_user_by_username(&state.db, name).await?,
-        Err(_) => None,
-    };
-    let stored = match &user {
-        Some(u) if !u.disabled => crate::db::users::find_password_hash(&state.db, u.id).await?,
-        _ => None,
+    let (user, stored) = match &normalised {
+        Ok(name) => crate::db::users::find_user_with_password_hash(&state.db, name)
+            .await?
+            .map_or((None, None), |(user, hash)| {
+                let hash = hash.filter(|_| !user.disabled);
+                (Some(user), hash)
+            }),
+        Err(_) => (None, None),
     };
     // With no stored hash this still spends one hash, on the dummy.
     let matches = state.passwords.verify(password, stored.as_deref()).await?;
