@@ -72,15 +72,14 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", |p| labels::intern(p.as_str()));
-    let method = request.method().clone();
+    let method = labels::method(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    record(route, &method, response.status(), started);
+    record(route, method, response.status(), started);
     response
 }
 
-fn count(route: &'static str, method: &Method, status: StatusCode) {
-    let method = labels::method(method);
+fn count(route: &'static str, method: &'static str, status: StatusCode) {
     let status = labels::intern(status.as_str());
     metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
@@ -88,7 +87,7 @@ fn count(route: &'static str, method: &Method, status: StatusCode) {
 
 /// Counts one answered request of `route` and how long it took since
 /// `started`.
-fn record(route: &'static str, method: &Method, status: StatusCode, started: Instant) {
+fn record(route: &'static str, method: &'static str, status: StatusCode, started: Instant) {
     count(route, method, status);
     metrics::histogram!("http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
@@ -117,7 +116,7 @@ impl FixedRoute {
         if method == Method::GET && status == StatusCode::OK {
             self.ok.increment(1);
         } else {
-            count(self.route, method, status);
+            count(self.route, labels::method(method), status);
         }
     }
 }
