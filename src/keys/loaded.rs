@@ -126,7 +126,7 @@ fn signer(alg: Alg, pem: &str) -> Result<Signer, JoseError> {
                 &pkcs8,
                 &random,
             )
-            .map_err(|error| JoseError::InvalidKeyFormat(anyhow::anyhow!("{error}")))?;
+            .map_err(ring_key_rejected)?;
             Signer::Es256 {
                 pair: Box::new(pair),
                 random,
@@ -136,9 +136,15 @@ fn signer(alg: Alg, pem: &str) -> Result<Signer, JoseError> {
         // only through this constructor; it derives the public key itself.
         Alg::EdDsa => Signer::Ed25519(Box::new(
             ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8_der(pem)?)
-                .map_err(|error| JoseError::InvalidKeyFormat(anyhow::anyhow!("{error}")))?,
+                .map_err(ring_key_rejected)?,
         )),
     })
+}
+
+/// ring's reason for refusing a private key, in josekit's terms like the
+/// other algorithms' errors.
+fn ring_key_rejected(error: ring::error::KeyRejected) -> JoseError {
+    JoseError::InvalidKeyFormat(anyhow::anyhow!("{error}"))
 }
 
 /// The DER inside a `PRIVATE KEY` PEM block (RFC 7468 §10): the base64 text

@@ -80,9 +80,12 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 }
 
 fn count(route: &'static str, method: &'static str, status: StatusCode) {
-    let status = labels::intern(status.as_str());
+    requests(route, method, labels::intern(status.as_str())).increment(1);
+}
+
+/// The counter of answered requests with these labels.
+fn requests(route: &'static str, method: &'static str, status: &'static str) -> metrics::Counter {
     metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
-        .increment(1);
 }
 
 /// Counts one answered request of `route` and how long it took since
@@ -107,7 +110,7 @@ impl FixedRoute {
     pub fn new(route: &'static str) -> Self {
         Self {
             route,
-            ok: metrics::counter!("http_requests_total", "route" => route, "method" => "GET", "status" => "200"),
+            ok: requests(route, "GET", "200"),
         }
     }
 
