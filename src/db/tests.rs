@@ -112,6 +112,37 @@ on_both_backends!(
     concurrent_consent_grants_are_all_kept,
 );
 
+/// A pooled PostgreSQL connection the server dropped while it sat idle (a
+/// restart, a proxy's idle timeout) is pinged when taken out and replaced,
+/// so the query that takes it still succeeds; connections in constant use
+/// are not pinged (see the module docs).
+#[tokio::test]
+async fn a_postgres_connection_dropped_while_idle_is_replaced_unseen() {
+    let Some(server) = crate::testing::services::postgres("db::postgres_idle_ping") else {
+        return;
+    };
+    let admin = connect_with_retry(&server.url).await;
+    let db = fresh_postgres_database(&admin, &server.url).await;
+    crate::db::users::find_user_by_username(&db, "nobody")
+        .await
+        .unwrap();
+    let dropped = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname <> current_database() AND backend_type = 'client backend'",
+        ))
+        .await
+        .unwrap();
+    assert!(!dropped.is_empty(), "the pool had no connection to drop");
+    tokio::time::sleep(super::PING_IF_IDLE_FOR + Duration::from_millis(300)).await;
+    for _ in 0..4 {
+        crate::db::users::find_user_by_username(&db, "nobody")
+            .await
+            .expect("a dropped idle connection is replaced before use");
+    }
+}
+
 pub(crate) async fn fresh_sqlite() -> Db {
     // More than one connection asked for: an in-memory database must get one.
     let db = connect("sqlite::memory:", 4).await.unwrap();

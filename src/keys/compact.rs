@@ -100,9 +100,12 @@ pub(super) fn verify<'k>(
     let signature = URL_SAFE_NO_PAD
         .decode(signature_part)
         .map_err(|_| KeyError::MalformedToken)?;
-    key.verifier
+    if !key
+        .verifier
         .verify(&token.as_bytes()[..signed_len], &signature)
-        .map_err(|_| KeyError::BadSignature)?;
+    {
+        return Err(KeyError::BadSignature);
+    }
 
     // 6.
     decode_json(payload_part)

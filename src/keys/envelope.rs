@@ -17,8 +17,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
 use rand::RngExt as _;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 
 use super::KeyError;
 
@@ -33,23 +33,23 @@ pub fn seal(pem: &str, kid: &str, key: Option<&[u8; 32]>) -> Result<String, KeyE
         return Ok(format!("{PLAIN_PREFIX}{pem}"));
     };
     let nonce: [u8; NONCE_LEN] = rand::rng().random();
-    let mut tag = [0_u8; TAG_LEN];
-    let ciphertext = encrypt_aead(
-        Cipher::aes_256_gcm(),
-        key,
-        Some(&nonce),
-        kid.as_bytes(),
-        pem.as_bytes(),
-        &mut tag,
-    )
-    .map_err(|source| KeyError::CannotEncrypt {
-        kid: kid.to_owned(),
-        source,
-    })?;
-    let mut blob = Vec::with_capacity(NONCE_LEN + ciphertext.len() + TAG_LEN);
+    // nonce ‖ plaintext, sealed in place after the nonce: nonce ‖ ciphertext ‖ tag.
+    let mut blob = Vec::with_capacity(NONCE_LEN + pem.len() + TAG_LEN);
     blob.extend_from_slice(&nonce);
-    blob.extend_from_slice(&ciphertext);
-    blob.extend_from_slice(&tag);
+    blob.extend_from_slice(pem.as_bytes());
+    let mut sealed = blob.split_off(NONCE_LEN);
+    cipher(key)
+        .and_then(|cipher| {
+            cipher.seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(kid.as_bytes()),
+                &mut sealed,
+            )
+        })
+        .map_err(|_| KeyError::CannotEncrypt {
+            kid: kid.to_owned(),
+        })?;
+    blob.append(&mut sealed);
     Ok(format!("{AES_PREFIX}{}", URL_SAFE_NO_PAD.encode(blob)))
 }
 
@@ -75,20 +75,21 @@ pub fn open(stored: &str, kid: &str, key: Option<&[u8; 32]>) -> Result<String, K
     if blob.len() < NONCE_LEN + TAG_LEN {
         return Err(cannot_open());
     }
-    let (nonce, rest) = blob.split_at(NONCE_LEN);
-    let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
-    // The openssl error says nothing useful beyond "authentication failed",
-    // which the variant already says; dropping it keeps the chain clean.
-    let plaintext = decrypt_aead(
-        Cipher::aes_256_gcm(),
-        key,
-        Some(nonce),
-        kid.as_bytes(),
-        ciphertext,
-        tag,
-    )
-    .map_err(|_| cannot_open())?;
+    let (nonce, sealed) = blob.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| cannot_open())?;
+    let mut sealed = sealed.to_vec();
+    // ring's error says nothing beyond "authentication failed", which the
+    // variant already says; dropping it keeps the chain clean.
+    let plaintext = cipher(key)
+        .and_then(|cipher| cipher.open_in_place(nonce, Aad::from(kid.as_bytes()), &mut sealed))
+        .map_err(|_| cannot_open())?
+        .to_vec();
     String::from_utf8(plaintext).map_err(|_| cannot_open())
+}
+
+/// AES-256-GCM under `key` (ring refuses only keys of the wrong length).
+fn cipher(key: &[u8; 32]) -> Result<LessSafeKey, ring::error::Unspecified> {
+    UnboundKey::new(&AES_256_GCM, key).map(LessSafeKey::new)
 }
 
 #[cfg(test)]
@@ -107,6 +108,47 @@ mod tests {
         assert!(sealed.starts_with("v1:aes256gcm:"));
         assert!(!sealed.contains("PRIVATE KEY"));
         assert_eq!(open(&sealed, "kid-1", Some(&key(7))).unwrap(), PEM);
+    }
+
+    /// Rows sealed before AES-GCM moved from OpenSSL to ring still open,
+    /// and rows sealed now open with OpenSSL (an instance not yet upgraded
+    /// reads them during a rolling upgrade).
+    #[test]
+    fn envelopes_are_interchangeable_with_openssl_aes_gcm() {
+        use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
+        let nonce = [9_u8; NONCE_LEN];
+        let mut tag = [0_u8; TAG_LEN];
+        let ciphertext = encrypt_aead(
+            Cipher::aes_256_gcm(),
+            &key(7),
+            Some(&nonce),
+            b"kid-1",
+            PEM.as_bytes(),
+            &mut tag,
+        )
+        .unwrap();
+        let stored = format!(
+            "{AES_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode([&nonce[..], &ciphertext, &tag].concat())
+        );
+        assert_eq!(open(&stored, "kid-1", Some(&key(7))).unwrap(), PEM);
+
+        let sealed = seal(PEM, "kid-1", Some(&key(7))).unwrap();
+        let blob = URL_SAFE_NO_PAD
+            .decode(sealed.strip_prefix(AES_PREFIX).unwrap())
+            .unwrap();
+        let (nonce, rest) = blob.split_at(NONCE_LEN);
+        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let plaintext = decrypt_aead(
+            Cipher::aes_256_gcm(),
+            &key(7),
+            Some(nonce),
+            b"kid-1",
+            ciphertext,
+            tag,
+        )
+        .unwrap();
+        assert_eq!(plaintext, PEM.as_bytes());
     }
 
     #[test]

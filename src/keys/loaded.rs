@@ -1,17 +1,22 @@
 //! A stored key turned, once, into ready-to-use signer and verifier objects.
 //!
-//! Parsing a PEM and building the OpenSSL key costs far more than one ES256
+//! Parsing a PEM and building the key costs far more than one ES256
 //! signature (~17 µs), so it happens when a key enters the key set and the
 //! objects are reused for every token until the key leaves it. Retired keys
 //! only verify, so their private half is never decrypted.
+//!
+//! OpenSSL is touched only by the first RS256 signature (see
+//! [`Signer::Rs256`]): an instance that has not signed with RSA yet keeps
+//! ~2.5 MiB of OpenSSL's code and tables out of memory.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use josekit::JoseError;
-use josekit::jwk::Jwk;
-use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, RS256};
+use josekit::jws::{JwsSigner, RS256};
 use serde_json::{Map, Value};
 
+use super::verifier::Verifier;
 use super::{Alg, KeyError, envelope, jwks};
 
 pub(super) struct LoadedKey {
@@ -20,7 +25,7 @@ pub(super) struct LoadedKey {
     /// The publishable JWK; the verifier is built from it, so what we verify
     /// with is exactly what relying parties see.
     pub public_jwk: Map<String, Value>,
-    pub verifier: Box<dyn JwsVerifier>,
+    pub verifier: Verifier,
     /// Present only for keys that sign now or will (active and upcoming).
     pub signer: Option<Signer>,
 }
@@ -39,10 +44,10 @@ impl LoadedKey {
     /// A key that only verifies: no decryption, no private key in memory.
     pub fn verify_only(kid: &str, alg: Alg, stored_public_jwk: &str) -> Result<Self, KeyError> {
         let public_jwk = jwks::public_jwk(kid, alg, stored_public_jwk)?;
-        let verifier = verifier(alg, &public_jwk).map_err(|source| KeyError::Unusable {
-            kid: kid.to_owned(),
-            source,
-        })?;
+        let verifier =
+            Verifier::from_jwk(alg, &public_jwk).map_err(|_| KeyError::CorruptPublicKey {
+                kid: kid.to_owned(),
+            })?;
         Ok(Self {
             kid: kid.to_owned(),
             alg,
@@ -71,15 +76,6 @@ impl LoadedKey {
     }
 }
 
-fn verifier(alg: Alg, public_jwk: &Map<String, Value>) -> Result<Box<dyn JwsVerifier>, JoseError> {
-    let jwk = Jwk::from_map(public_jwk.clone())?;
-    Ok(match alg {
-        Alg::Rs256 => Box::new(RS256.verifier_from_jwk(&jwk)?),
-        Alg::Es256 => Box::new(ES256.verifier_from_jwk(&jwk)?),
-        Alg::EdDsa => Box::new(EdDSA.verifier_from_jwk(&jwk)?),
-    })
-}
-
 /// The private half of a key, ready to sign JWS signing inputs.
 pub(super) enum Signer {
     /// ES256 goes through ring: OpenSSL 3's EVP path spends as much again on
@@ -93,8 +89,13 @@ pub(super) enum Signer {
     /// Ed25519 through ring as well: 24 µs against OpenSSL's 43 µs here.
     Ed25519(Box<ring::signature::Ed25519KeyPair>),
     /// RS256 through josekit: OpenSSL's RSA is the faster one (320 µs
-    /// against ring's 554 µs per 2048-bit signature here).
-    Jose(Box<dyn JwsSigner>),
+    /// against ring's 554 µs per 2048-bit signature here). The key is
+    /// checked by ring when it loads, but handed to OpenSSL only when it
+    /// first signs.
+    Rs256 {
+        pkcs8: Vec<u8>,
+        signer: OnceLock<Result<Box<dyn JwsSigner>, String>>,
+    },
 }
 
 impl Signer {
@@ -109,7 +110,17 @@ impl Signer {
                     KeyError::Signing(JoseError::InvalidSignature(anyhow::anyhow!("{error}")))
                 }),
             Self::Ed25519(pair) => Ok(pair.sign(input).as_ref().to_vec()),
-            Self::Jose(signer) => signer.sign(input).map_err(KeyError::Signing),
+            Self::Rs256 { pkcs8, signer } => match signer.get_or_init(|| {
+                RS256
+                    .signer_from_der(pkcs8)
+                    .map(|signer| Box::new(signer) as _)
+                    .map_err(|error| error.to_string())
+            }) {
+                Ok(signer) => signer.sign(input).map_err(KeyError::Signing),
+                Err(reason) => Err(KeyError::Signing(JoseError::InvalidKeyFormat(
+                    anyhow::anyhow!("{reason}"),
+                ))),
+            },
         }
     }
 }
@@ -117,7 +128,14 @@ impl Signer {
 fn signer(alg: Alg, pem: &str) -> Result<Signer, JoseError> {
     Ok(match alg {
         // DER, not josekit's PEM reader, which compiles regular expressions.
-        Alg::Rs256 => Signer::Jose(Box::new(RS256.signer_from_der(pkcs8_der(pem)?)?)),
+        Alg::Rs256 => {
+            let pkcs8 = pkcs8_der(pem)?;
+            ring::signature::RsaKeyPair::from_pkcs8(&pkcs8).map_err(ring_key_rejected)?;
+            Signer::Rs256 {
+                pkcs8,
+                signer: OnceLock::new(),
+            }
+        }
         Alg::Es256 => {
             let random = ring::rand::SystemRandom::new();
             let pkcs8 = pkcs8_der(pem)?;

@@ -30,6 +30,7 @@ mod loaded;
 mod manage;
 mod ring;
 mod rotation;
+mod verifier;
 
 #[cfg(test)]
 mod tests;
@@ -85,11 +86,7 @@ pub enum KeyError {
     #[error("signing key {kid} is not stored in a known format")]
     UnknownEnvelope { kid: String },
     #[error("signing key {kid} could not be encrypted")]
-    CannotEncrypt {
-        kid: String,
-        #[source]
-        source: openssl::error::ErrorStack,
-    },
+    CannotEncrypt { kid: String },
     #[error("signing key {kid} has an unusable public key")]
     CorruptPublicKey { kid: String },
     #[error("signing key {kid} is unusable")]
