@@ -110,18 +110,31 @@ impl Signer {
                     KeyError::Signing(JoseError::InvalidSignature(anyhow::anyhow!("{error}")))
                 }),
             Self::Ed25519(pair) => Ok(pair.sign(input).as_ref().to_vec()),
-            Self::Rs256 { pkcs8, signer } => match signer.get_or_init(|| {
-                RS256
-                    .signer_from_der(pkcs8)
-                    .map(|signer| Box::new(signer) as _)
-                    .map_err(|error| error.to_string())
-            }) {
-                Ok(signer) => signer.sign(input).map_err(KeyError::Signing),
-                Err(reason) => Err(KeyError::Signing(JoseError::InvalidKeyFormat(
-                    anyhow::anyhow!("{reason}"),
-                ))),
-            },
+            Self::Rs256 { pkcs8, signer } => openssl_rsa(pkcs8, signer)?
+                .sign(input)
+                .map_err(KeyError::Signing),
         }
+    }
+}
+
+/// The OpenSSL signer of an RS256 key, built by its first signature. ring
+/// accepted the key at load, so OpenSSL refusing it is not expected; if it
+/// does, every signature says why.
+fn openssl_rsa<'s>(
+    pkcs8: &[u8],
+    signer: &'s OnceLock<Result<Box<dyn JwsSigner>, String>>,
+) -> Result<&'s dyn JwsSigner, KeyError> {
+    let built = signer.get_or_init(|| {
+        RS256
+            .signer_from_der(pkcs8)
+            .map(|signer| Box::new(signer) as _)
+            .map_err(|error| error.to_string())
+    });
+    match built {
+        Ok(signer) => Ok(signer.as_ref()),
+        Err(reason) => Err(KeyError::Signing(JoseError::InvalidKeyFormat(
+            anyhow::anyhow!("{reason}"),
+        ))),
     }
 }
 
