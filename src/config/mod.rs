@@ -90,6 +90,9 @@ pub struct TokensConfig {
 pub struct SessionConfig {
     /// How long a sign-in lasts before the person must sign in again.
     pub lifetime_seconds: u64,
+    /// Sign-ins one client address may start per minute; past it,
+    /// `/authorize` answers `temporarily_unavailable` and stores nothing.
+    pub starts_per_address_per_minute: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -255,6 +258,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             lifetime_seconds: 12 * 3_600,
+            starts_per_address_per_minute: 300,
         }
     }
 }

@@ -54,6 +54,12 @@ impl Config {
                 ));
             }
         }
+        if self.session.starts_per_address_per_minute == 0 {
+            return Err(ConfigError::new(
+                "session.starts_per_address_per_minute",
+                "must be at least 1",
+            ));
+        }
         if !matches!(t.access_token_alg.as_str(), "ES256" | "RS256" | "EdDSA") {
             return Err(ConfigError::new(
                 "tokens.access_token_alg",

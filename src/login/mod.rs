@@ -16,6 +16,9 @@ mod routes;
 pub mod session;
 pub mod transaction;
 
+use std::net::IpAddr;
+use std::time::Duration;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -28,12 +31,37 @@ use crate::oidc::authorize::request::AuthorizationRequest;
 use crate::web::page_error::PageError;
 use transaction::{LoginTx, Purpose};
 
-/// Sends the browser to the username page for `request`.
-pub async fn start(
-    state: &AppState,
-    request: AuthorizationRequest,
-    _client: &ClientRecord,
-) -> Response {
+/// The window of `session.starts_per_address_per_minute`. Each sign-in
+/// keeps a transaction in the store for 15 minutes, so without a bound a
+/// stream of `/authorize` requests grows the store as fast as it arrives
+/// (100 000 requests held ~60 MiB of the memory store); a browser starts
+/// one per sign-in.
+const START_WINDOW: Duration = Duration::from_mins(1);
+
+/// Sends the browser to the username page for `request`, unless its
+/// address has started too many sign-ins of late: then the client hears
+/// `temporarily_unavailable` (RFC 6749 §4.1.2.1) and nothing is stored.
+pub async fn start(state: &AppState, request: AuthorizationRequest, from: IpAddr) -> Response {
+    match state
+        .store
+        .incr(&format!("sign_ins_started_from:{from}"), START_WINDOW)
+        .await
+    {
+        Ok(started) if started > state.config.session.starts_per_address_per_minute => {
+            tracing::warn!(%from, "too many sign-ins started from one address");
+            return crate::oidc::authorize::error_to_client(
+                state,
+                &request,
+                "temporarily_unavailable",
+                "too many sign-ins were started from this address; try again in a minute",
+            );
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::error!(%error, "could not count a sign-in");
+            return PageError::unavailable().into_response_with(&state.templates);
+        }
+    }
     let tx = LoginTx {
         purpose: Purpose::Authorize(Box::new(request)),
         username: None,

@@ -9,6 +9,7 @@ use super::authorize::params::Params;
 use super::discovery::paths;
 use super::error::OAuthError;
 use crate::app::AppState;
+use crate::web::client_ip::ClientIp;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -45,20 +46,22 @@ pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthErr
 
 async fn authorize_get(
     State(state): State<AppState>,
+    ClientIp(from): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or_default());
-    super::authorize::authorize(&state, &headers, params).await
+    super::authorize::authorize(&state, &headers, from, params).await
 }
 
 async fn authorize_post(
     State(state): State<AppState>,
+    ClientIp(from): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     match form_params(&headers, &body) {
-        Ok(params) => super::authorize::authorize(&state, &headers, params).await,
+        Ok(params) => super::authorize::authorize(&state, &headers, from, params).await,
         Err(_) => {
             crate::web::page_error::PageError::bad_request("The sign-in request could not be read.")
                 .into_response_with(&state.templates)

@@ -17,5 +17,6 @@ mod form_post_op;
 mod logout_op;
 mod multi_instance;
 mod par;
+mod sign_in_limits;
 mod signing_keys;
 mod token_lifecycle;

@@ -19,6 +19,7 @@ pub mod params;
 pub mod request;
 pub mod response;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
@@ -31,14 +32,20 @@ use crate::db::clients::ClientRecord;
 use crate::login::Session;
 use crate::web::page_error::PageError;
 
-/// Handles `/authorize` for GET and POST alike.
-pub async fn authorize(state: &AppState, headers: &HeaderMap, params: Params) -> Response {
+/// Handles `/authorize` for GET and POST alike; `from` is the client
+/// address, which a new sign-in counts against.
+pub async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    from: IpAddr,
+    params: Params,
+) -> Response {
     let (params, via_par) = match par::resolve(state, params).await {
         Ok(resolved) => resolved,
         Err(rejection) => return reject(state, rejection),
     };
     match request::validate(state, &params, via_par).await {
-        Ok((request, client)) => decide(state, headers, request, client).await,
+        Ok((request, client)) => decide(state, headers, from, request, client).await,
         Err(rejection) => reject(state, rejection),
     }
 }
@@ -74,6 +81,7 @@ pub fn error_to_client(
 async fn decide(
     state: &AppState,
     headers: &HeaderMap,
+    from: IpAddr,
     request: AuthorizationRequest,
     client: Arc<ClientRecord>,
 ) -> Response {
@@ -101,7 +109,7 @@ async fn decide(
         _ if request.prompt.none => {
             error_to_client(state, &request, "login_required", "the user must sign in")
         }
-        _ => crate::login::start(state, request, &client).await,
+        _ => crate::login::start(state, request, from).await,
     }
 }
 
