@@ -48,7 +48,10 @@ pub async fn start(state: &AppState, request: AuthorizationRequest, from: IpAddr
         .await
     {
         Ok(started) if started > state.config.session.starts_per_address_per_minute => {
-            tracing::warn!(%from, "too many sign-ins started from one address");
+            // Once per address and window: a flood must not become one of log lines.
+            if started == state.config.session.starts_per_address_per_minute + 1 {
+                tracing::warn!(%from, "too many sign-ins started from one address");
+            }
             return crate::oidc::authorize::error_to_client(
                 state,
                 &request,
