@@ -413,6 +413,17 @@ mod tests {
     }
 
     #[test]
+    fn a_sign_in_budget_of_zero_is_refused_and_others_are_taken() {
+        let key = "GATEHOUSE__SESSION__STARTS_PER_ADDRESS_PER_MINUTE";
+        let err = Config::load_from(None, &env(&[(key, "0")])).unwrap_err();
+        assert_eq!(err.key, "session.starts_per_address_per_minute");
+        let config = Config::load_from(None, &env(&[(key, "5000")])).unwrap();
+        assert_eq!(config.session.starts_per_address_per_minute, 5000);
+        let config = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(config.session.starts_per_address_per_minute, 300);
+    }
+
+    #[test]
     fn log_levels_take_targets_and_a_default_and_refuse_unknown_levels() {
         for level in [
             "warn",
