@@ -44,7 +44,13 @@ const START_WINDOW: Duration = Duration::from_mins(1);
 pub async fn start(state: &AppState, request: AuthorizationRequest, from: IpAddr) -> Response {
     match state
         .store
-        .incr(&format!("sign_ins_started_from:{from}"), START_WINDOW)
+        .incr(
+            &format!(
+                "sign_ins_started_from:{}",
+                crate::web::client_ip::limit_scope(from)
+            ),
+            START_WINDOW,
+        )
         .await
     {
         Ok(started) if started > state.config.session.starts_per_address_per_minute => {

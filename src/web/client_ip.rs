@@ -56,6 +56,24 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
         .unwrap_or(peer)
 }
 
+/// What per-address limits count per: an IPv4 address, or the /64 network
+/// of an IPv6 one. An IPv6 host picks the lower 64 bits of its address
+/// itself, and changes them at will (RFC 4291 §2.5.1, RFC 8981), so counting
+/// single IPv6 addresses would let one host step around every limit. An
+/// IPv4-mapped IPv6 address counts as its IPv4 address.
+pub fn limit_scope(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or_else(
+            || {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            },
+            |v4| v4.to_string(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +88,25 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
         assert_eq!(client_ip(ip("9.9.9.9"), &headers, &[]), ip("9.9.9.9"));
+    }
+
+    #[test]
+    fn limits_count_ipv6_per_64_network_and_ipv4_per_address() {
+        assert_eq!(limit_scope(ip("203.0.113.7")), "203.0.113.7");
+        assert_ne!(
+            limit_scope(ip("203.0.113.7")),
+            limit_scope(ip("203.0.113.8"))
+        );
+        assert_eq!(limit_scope(ip("::ffff:203.0.113.7")), "203.0.113.7");
+        assert_eq!(
+            limit_scope(ip("2001:db8:a:b:1:2:3:4")),
+            limit_scope(ip("2001:db8:a:b:ffff::9"))
+        );
+        assert_eq!(limit_scope(ip("2001:db8:a:b::1")), "2001:db8:a:b::/64");
+        assert_ne!(
+            limit_scope(ip("2001:db8:a:b::1")),
+            limit_scope(ip("2001:db8:a:c::1"))
+        );
     }
 
     #[test]
