@@ -20,11 +20,12 @@
 //! - A pooled connection is not pinged each time it is taken (sqlx's
 //!   default): that is one more round trip per query — to the SQLite worker
 //!   thread and back (the username step, one query, went from ~210 to
-//!   ~190 µs of CPU without it) or over the network. SQLite connections are local files and cannot go
-//!   stale; a PostgreSQL connection is pinged only when it was not used in
-//!   the last second (the rule of `HikariCP`, the Java pool), so a busy pool
-//!   pings nothing and one the server, a proxy or a firewall dropped while
-//!   idle is still replaced before a request meets it.
+//!   ~190 µs of CPU without it) or over the network. SQLite connections are
+//!   local files and cannot go stale; a PostgreSQL connection is pinged only
+//!   when it was not used in the last second (the rule of `HikariCP`, the
+//!   Java pool), so a busy pool pings nothing and one the server, a proxy or
+//!   a firewall dropped while idle is still replaced before a request meets
+//!   it.
 //! - A database error never reaches a person: [`DbError`]'s `Display` is
 //!   generic and the driver's text stays in the `#[source]` chain for the log.
 

@@ -33,11 +33,7 @@ pub fn seal(pem: &str, kid: &str, key: Option<&[u8; 32]>) -> Result<String, KeyE
         return Ok(format!("{PLAIN_PREFIX}{pem}"));
     };
     let nonce: [u8; NONCE_LEN] = rand::rng().random();
-    // nonce ‖ plaintext, sealed in place after the nonce: nonce ‖ ciphertext ‖ tag.
-    let mut blob = Vec::with_capacity(NONCE_LEN + pem.len() + TAG_LEN);
-    blob.extend_from_slice(&nonce);
-    blob.extend_from_slice(pem.as_bytes());
-    let mut sealed = blob.split_off(NONCE_LEN);
+    let mut sealed = pem.as_bytes().to_vec();
     cipher(key)
         .and_then(|cipher| {
             cipher.seal_in_place_append_tag(
@@ -49,7 +45,8 @@ pub fn seal(pem: &str, kid: &str, key: Option<&[u8; 32]>) -> Result<String, KeyE
         .map_err(|_| KeyError::CannotEncrypt {
             kid: kid.to_owned(),
         })?;
-    blob.append(&mut sealed);
+    // Stored as nonce ‖ ciphertext ‖ tag.
+    let blob = [&nonce[..], &sealed].concat();
     Ok(format!("{AES_PREFIX}{}", URL_SAFE_NO_PAD.encode(blob)))
 }
 

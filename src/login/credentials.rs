@@ -39,10 +39,7 @@ pub async fn check_password(
     password: &SecretString,
     from: std::net::IpAddr,
 ) -> Result<Verdict, CredentialsError> {
-    let address_key = format!(
-        "login_failures_from:{}",
-        crate::web::client_ip::limit_scope(from)
-    );
+    let address_key = crate::web::client_ip::limit_key("login_failures_from", from);
     if crate::store::count(state.store.as_ref(), &address_key).await? >= MAX_ATTEMPTS_PER_ADDRESS {
         return Ok(Verdict::TooManyAttempts);
     }

@@ -42,22 +42,9 @@ const START_WINDOW: Duration = Duration::from_mins(1);
 /// address has started too many sign-ins of late: then the client hears
 /// `temporarily_unavailable` (RFC 6749 §4.1.2.1) and nothing is stored.
 pub async fn start(state: &AppState, request: AuthorizationRequest, from: IpAddr) -> Response {
-    match state
-        .store
-        .incr(
-            &format!(
-                "sign_ins_started_from:{}",
-                crate::web::client_ip::limit_scope(from)
-            ),
-            START_WINDOW,
-        )
-        .await
-    {
-        Ok(started) if started > state.config.session.starts_per_address_per_minute => {
-            // Once per address and window: a flood must not become one of log lines.
-            if started == state.config.session.starts_per_address_per_minute + 1 {
-                tracing::warn!(%from, "too many sign-ins started from one address");
-            }
+    match may_start(state, from).await {
+        Ok(true) => {}
+        Ok(false) => {
             return crate::oidc::authorize::error_to_client(
                 state,
                 &request,
@@ -65,7 +52,6 @@ pub async fn start(state: &AppState, request: AuthorizationRequest, from: IpAddr
                 "too many sign-ins were started from this address; try again in a minute",
             );
         }
-        Ok(_) => {}
         Err(error) => {
             tracing::error!(%error, "could not count a sign-in");
             return PageError::unavailable().into_response_with(&state.templates);
@@ -82,6 +68,18 @@ pub async fn start(state: &AppState, request: AuthorizationRequest, from: IpAddr
             PageError::unavailable().into_response_with(&state.templates)
         }
     }
+}
+
+/// Counts a sign-in started from `from`; whether it is within the budget.
+async fn may_start(state: &AppState, from: IpAddr) -> Result<bool, crate::store::StoreError> {
+    let limit = state.config.session.starts_per_address_per_minute;
+    let key = crate::web::client_ip::limit_key("sign_ins_started_from", from);
+    let started = state.store.incr(&key, START_WINDOW).await?;
+    // Once per address and window: a flood must not become one of log lines.
+    if started == limit.saturating_add(1) {
+        tracing::warn!(%from, "too many sign-ins started from one address");
+    }
+    Ok(started <= limit)
 }
 
 /// Shows the consent page for a signed-in person.

@@ -229,10 +229,7 @@ async fn device_submitted(
     }
     let typed = form.user_code.unwrap_or_default();
     // User codes are short: guessing is limited per address (RFC 8628 §5.1).
-    let attempts_key = format!(
-        "device_code_attempts:{}",
-        crate::web::client_ip::limit_scope(ip)
-    );
+    let attempts_key = crate::web::client_ip::limit_key("device_code_attempts", ip);
     if crate::store::count(state.store.as_ref(), &attempts_key)
         .await
         .is_ok_and(|n| n >= MAX_WRONG_CODES)

@@ -56,6 +56,12 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
         .unwrap_or(peer)
 }
 
+/// The store key of the per-address counter `counter` for a request from
+/// `ip` (see [`limit_scope`]).
+pub fn limit_key(counter: &str, ip: IpAddr) -> String {
+    format!("{counter}:{}", limit_scope(ip))
+}
+
 /// What per-address limits count per: an IPv4 address, or the /64 network
 /// of an IPv6 one. An IPv6 host picks the lower 64 bits of its address
 /// itself, and changes them at will (RFC 4291 §2.5.1, RFC 8981), so counting
