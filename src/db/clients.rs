@@ -19,10 +19,10 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::DbError;
 use super::entity::client_redirect_uris::{self as uris, KIND_LOGIN, KIND_POST_LOGOUT};
 use super::entity::clients;
 use super::json::{decode_list, decode_value, encode_list};
+use super::{DbError, Unique as _};
 
 /// A client with its lists parsed and its redirect URIs attached.
 #[allow(
@@ -122,7 +122,7 @@ pub async fn find_client<C: ConnectionTrait>(
     db: &C,
     client_id: &str,
 ) -> Result<Option<ClientRecord>, DbError> {
-    let Some(model) = clients::Entity::find_by_id(client_id).one(db).await? else {
+    let Some(model) = clients::Entity::find_by_id(client_id).unique(db).await? else {
         return Ok(None);
     };
     let uris = uris::Entity::find()

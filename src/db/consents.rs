@@ -23,9 +23,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::DbError;
 use super::entity::consents::{self, Column, Entity};
 use super::json::{decode_list, encode_list};
+use super::{DbError, Unique as _};
 
 /// Compare-and-swap rounds before giving up. A round is lost only when
 /// another writer's round succeeded, and each writer succeeds once, so `n`
@@ -40,7 +40,7 @@ pub async fn find_consent<C: ConnectionTrait>(
     client_id: &str,
 ) -> Result<Option<Vec<String>>, DbError> {
     Entity::find_by_id((user_id, client_id.to_owned()))
-        .one(db)
+        .unique(db)
         .await?
         .map(|row| decode_list(&row.scopes, "consents.scopes"))
         .transpose()
@@ -57,7 +57,7 @@ pub async fn upsert_consent<C: ConnectionTrait>(
 ) -> Result<(), DbError> {
     for _ in 0..MERGE_ATTEMPTS {
         let stored = Entity::find_by_id((user_id, client_id.to_owned()))
-            .one(db)
+            .unique(db)
             .await?;
         let swapped = match stored {
             None => {

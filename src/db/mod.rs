@@ -41,6 +41,10 @@ pub mod signing_keys;
 pub mod users;
 
 mod json;
+mod unique;
+
+pub(crate) use unique::Unique;
+
 #[cfg(test)]
 pub(crate) mod tests;
 

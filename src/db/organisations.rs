@@ -4,8 +4,8 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use uuid::Uuid;
 
-use super::DbError;
 use super::entity::organisations::{self, Column, Entity, Model};
+use super::{DbError, Unique as _};
 
 /// What is needed to register an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,12 +46,15 @@ pub async fn find_organisation_by_id<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
 ) -> Result<Option<Model>, DbError> {
-    Ok(Entity::find_by_id(id).one(db).await?)
+    Ok(Entity::find_by_id(id).unique(db).await?)
 }
 
 pub async fn find_organisation_by_name<C: ConnectionTrait>(
     db: &C,
     name: &str,
 ) -> Result<Option<Model>, DbError> {
-    Ok(Entity::find().filter(Column::Name.eq(name)).one(db).await?)
+    Ok(Entity::find()
+        .filter(Column::Name.eq(name))
+        .unique(db)
+        .await?)
 }

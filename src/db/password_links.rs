@@ -18,7 +18,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, SqlErr};
 use uuid::Uuid;
 
-use super::DbError;
+use super::{DbError, Unique as _};
 
 /// Why a link was issued; each purpose's unused links are replaced apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,7 +115,7 @@ pub async fn find_password_link<C: ConnectionTrait>(
     token_hash: &str,
 ) -> Result<Option<PasswordLink>, DbError> {
     row::Entity::find_by_id(token_hash)
-        .one(db)
+        .unique(db)
         .await?
         .map(from_row)
         .transpose()

@@ -29,9 +29,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::DbError;
 use super::entity::{refresh_token_families as families, refresh_tokens as tokens};
 use super::json::{decode_list, encode_list};
+use super::{DbError, Unique as _};
 
 /// What is stored when a grant first issues a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub async fn find_token<C: ConnectionTrait>(
 ) -> Result<Option<(TokenRow, Family)>, DbError> {
     let Some((token, family)) = tokens::Entity::find_by_id(token_hash)
         .find_also_related(families::Entity)
-        .one(db)
+        .unique(db)
         .await?
     else {
         return Ok(None);
@@ -150,7 +150,7 @@ pub async fn find_family<C: ConnectionTrait>(
     family_id: Uuid,
 ) -> Result<Option<Family>, DbError> {
     families::Entity::find_by_id(family_id)
-        .one(db)
+        .unique(db)
         .await?
         .map(from_model)
         .transpose()
@@ -180,7 +180,7 @@ where
     if claimed.rows_affected == 0 {
         // 2. Nothing claimed: tell a replay from a token never issued.
         let known = tokens::Entity::find_by_id(old_hash)
-            .one(&txn)
+            .unique(&txn)
             .await?
             .is_some();
         txn.rollback().await?;
@@ -195,7 +195,7 @@ where
         .select_only()
         .column(tokens::Column::FamilyId)
         .into_tuple()
-        .one(&txn)
+        .unique(&txn)
         .await?
         .ok_or(DbError::NotFound("refresh token"))?;
     insert_token(&txn, new_hash, family_id, now).await?;

@@ -16,6 +16,7 @@ use serde_json::json;
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
+use super::Unique as _;
 use super::audit::{NewAuditEvent, find_audit_events, insert_audit_event};
 use super::clients::{
     ClientRecord, delete_client, find_client, find_clients, insert_client, upsert_client,
@@ -447,7 +448,7 @@ async fn password_hash_upsert_replaces_the_previous_hash(db: &Db) {
         Some("$argon2id$second"),
     );
     let row = password_credentials::Entity::find_by_id(user.id)
-        .one(db)
+        .unique(db)
         .await
         .unwrap()
         .unwrap();
@@ -1023,7 +1024,7 @@ async fn consent_grants_accumulate_as_a_sorted_union(db: &Db) {
         Some(scopes(&["email", "openid", "profile"]))
     );
     let row = consent_rows::Entity::find_by_id((user_id, "console".to_owned()))
-        .one(db)
+        .unique(db)
         .await
         .unwrap()
         .unwrap();

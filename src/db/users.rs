@@ -12,8 +12,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::DbError;
 use super::entity::{password_credentials, user_roles, users};
+use super::{DbError, Unique as _};
 
 /// What is needed to create a user; the rest starts unset or `false`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub async fn find_user_by_id<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
 ) -> Result<Option<users::Model>, DbError> {
-    Ok(users::Entity::find_by_id(id).one(db).await?)
+    Ok(users::Entity::find_by_id(id).unique(db).await?)
 }
 
 pub async fn find_user_by_username<C: ConnectionTrait>(
@@ -94,7 +94,7 @@ pub async fn find_user_by_username<C: ConnectionTrait>(
 ) -> Result<Option<users::Model>, DbError> {
     Ok(users::Entity::find()
         .filter(users::Column::Username.eq(username))
-        .one(db)
+        .unique(db)
         .await?)
 }
 
@@ -209,7 +209,7 @@ pub async fn find_user_with_password_hash<C: ConnectionTrait>(
     Ok(users::Entity::find()
         .filter(users::Column::Username.eq(username))
         .find_also_related(password_credentials::Entity)
-        .one(db)
+        .unique(db)
         .await?
         .map(|(user, password)| (user, password.map(|row| row.hash))))
 }
@@ -220,7 +220,7 @@ pub async fn find_password_hash<C: ConnectionTrait>(
     user_id: Uuid,
 ) -> Result<Option<String>, DbError> {
     Ok(password_credentials::Entity::find_by_id(user_id)
-        .one(db)
+        .unique(db)
         .await?
         .map(|row| row.hash))
 }
