@@ -12,18 +12,32 @@
 //! (the client-address layer and the handler, which each take a clone of
 //! `AppState`, and the handler's own headers).
 //!
+//! With `--token-floor BASIC`, it also answers `POST /token` the cheapest
+//! way a `client_credentials` response can be made: check the Basic
+//! credentials, sign a fresh ES256 access token (ring, new `jti` and times
+//! each time) and answer the JSON. No client lookup, scope, store, metrics or
+//! logging: what that costs under the same load is the floor under which no
+//! implementation signing ES256 JWTs can go on this machine.
+//!
 //! Without a sub-command (as `cargo test --all-targets` runs it) it checks
-//! itself on a free port, both ways.
+//! itself on a free port, both ways, and the floor's token.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::http::header;
-use axum::routing::get;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::Parser as _;
+use rand::RngExt as _;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
 
 #[derive(clap::Parser)]
@@ -40,6 +54,10 @@ enum Cli {
         /// body limit), to tell their cost from the rest of the request.
         #[arg(long)]
         gatehouse_layers: bool,
+        /// `base64(client_id:secret)`: also answer `POST /token` with a
+        /// freshly signed ES256 token for a request with these credentials.
+        #[arg(long)]
+        token_floor: Option<String>,
     },
 }
 
@@ -64,6 +82,94 @@ fn router(routes: Vec<(String, Bytes)>) -> Router {
         })
 }
 
+/// The `client_credentials` floor: an ES256 key and the one `Authorization`
+/// header it answers.
+struct Floor {
+    key: EcdsaKeyPair,
+    rng: ring::rand::SystemRandom,
+    authorization: String,
+}
+
+impl Floor {
+    fn new(basic: &str) -> Result<Self, String> {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|e| e.to_string())?;
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            key,
+            rng,
+            authorization: format!("Basic {basic}"),
+        })
+    }
+
+    /// A compact ES256 JWT with a fresh `jti` and times.
+    fn sign(&self) -> Result<String, ring::error::Unspecified> {
+        let now = gatehouse::clock::Clock::unix(&gatehouse::clock::SystemClock);
+        let mut jti = [0u8; 16];
+        rand::rng().fill(&mut jti);
+        let claims = serde_json::json!({
+            "iss": "http://127.0.0.1",
+            "sub": "cc-client",
+            "aud": "http://127.0.0.1",
+            "client_id": "cc-client",
+            "scope": "",
+            "iat": now,
+            "exp": now + 300,
+            "jti": URL_SAFE_NO_PAD.encode(jti),
+        });
+        let mut token = String::with_capacity(400);
+        token.push_str(&URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256","typ":"at+jwt","kid":"floor"}"#));
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut token);
+        let signature = self.key.sign(&self.rng, token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
+        Ok(token)
+    }
+
+    fn answer(&self, headers: &HeaderMap, body: &[u8]) -> Response {
+        let authorised = headers
+            .get(header::AUTHORIZATION)
+            .is_some_and(|v| bool::from(v.as_bytes().ct_eq(self.authorization.as_bytes())));
+        let grant = url::form_urlencoded::parse(body)
+            .any(|(k, v)| k == "grant_type" && v == "client_credentials");
+        if !authorised || !grant {
+            return (StatusCode::BAD_REQUEST, "refused").into_response();
+        }
+        let Ok(token) = self.sign() else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let body = serde_json::json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+        });
+        (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+fn with_floor(router: Router, floor: Option<Arc<Floor>>) -> Router {
+    let Some(floor) = floor else {
+        return router;
+    };
+    router.route(
+        "/token",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let floor = Arc::clone(&floor);
+            async move { floor.answer(&headers, &body) }
+        }),
+    )
+}
+
 /// The layers of `gatehouse::app::AppState::router` that need no state
 /// (request metrics, security headers, body limit), in the same order, with
 /// the Prometheus recorder installed as `AppState::build` does.
@@ -79,7 +185,11 @@ async fn serve(
     listen: SocketAddr,
     routes: Vec<(String, PathBuf)>,
     gatehouse_layers: bool,
+    token_floor: Option<String>,
 ) -> Result<(), String> {
+    let floor = token_floor
+        .map(|basic| Floor::new(&basic).map(Arc::new))
+        .transpose()?;
     let mut bodies = Vec::with_capacity(routes.len());
     for (path, file) in routes {
         let bytes = tokio::fs::read(&file)
@@ -90,10 +200,11 @@ async fn serve(
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| format!("listen on {listen}: {e}"))?;
+    let app = with_floor(router(bodies), floor);
     let app = if gatehouse_layers {
-        with_gatehouse_layers(router(bodies))
+        with_gatehouse_layers(app)
     } else {
-        router(bodies)
+        app
     };
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -152,6 +263,67 @@ async fn self_test(gatehouse_layers: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The floor answers the right credentials with a token whose signature
+/// verifies, a different one each time, and refuses wrong credentials.
+async fn floor_self_test() -> Result<(), String> {
+    let basic = URL_SAFE_NO_PAD.encode("cc-client:secret");
+    let floor = Arc::new(Floor::new(&basic)?);
+    let public_key = ring::signature::KeyPair::public_key(&floor.key)
+        .as_ref()
+        .to_vec();
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = with_floor(Router::new(), Some(floor));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let request = |authorization: String| {
+        http.post(format!("http://{address}/token"))
+            .header(header::AUTHORIZATION, authorization)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+    };
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let answer: serde_json::Value = request(format!("Basic {basic}"))
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let token = answer["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let (signed, signature) = token.rsplit_once('.').ok_or("not a JWT")?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|e| e.to_string())?;
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_FIXED,
+            &public_key,
+        )
+        .verify(signed.as_bytes(), &signature)
+        .map_err(|_| "the floor's token does not verify".to_owned())?;
+        tokens.push(token);
+    }
+    let refused = request("Basic d3Jvbmc6d3Jvbmc".to_owned())
+        .await
+        .map_err(|e| e.to_string())?
+        .status();
+    server.abort();
+    if tokens[0] == tokens[1] {
+        return Err("the floor answered the same token twice".to_owned());
+    }
+    if refused != reqwest::StatusCode::BAD_REQUEST {
+        return Err(format!("wrong credentials answered {refused}"));
+    }
+    println!("bare_axum: the token floor signs fresh ES256 tokens and refuses wrong credentials");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -165,13 +337,15 @@ fn main() -> ExitCode {
             listen,
             routes,
             gatehouse_layers,
+            token_floor,
         } = Cli::parse();
-        runtime.block_on(serve(listen, routes, gatehouse_layers))
+        runtime.block_on(serve(listen, routes, gatehouse_layers, token_floor))
     } else {
         println!("bare_axum: self-test (run `bare_axum serve --help` to serve)");
         runtime
             .block_on(self_test(false))
             .and_then(|()| runtime.block_on(self_test(true)))
+            .and_then(|()| runtime.block_on(floor_self_test()))
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
