@@ -84,7 +84,7 @@ impl AppState {
     /// Connects the database and the store, applies migrations when the
     /// config says so, loads signing keys and the clients the config declares.
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
-        let db = crate::db::connect(&config.database.url, config.database.max_connections).await?;
+        let db = crate::db::connect(&config.database.url, config.database.pool_size()).await?;
         if config.database.migrate_on_start {
             crate::db::migrate(&db).await?;
         }

@@ -9,7 +9,7 @@ impl Config {
     pub(super) fn validated(mut self) -> Result<Self, ConfigError> {
         self.issuer = validate_issuer(&self.issuer)?;
         validate_database_url(&self.database.url)?;
-        if self.database.max_connections == 0 {
+        if self.database.max_connections == Some(0) {
             return Err(ConfigError::new(
                 "database.max_connections",
                 "must be at least 1",
