@@ -87,6 +87,18 @@ impl UserCache {
         })
         .await
     }
+
+    /// Keeps `user`, just read from the database, as [`Self::get`] would
+    /// have: a sign-in reads the person by username moments before the
+    /// client's token request asks for them by `sub`, which then costs no
+    /// query.
+    pub fn remember(&self, clock: &dyn Clock, user: User) {
+        self.insert(
+            &user.id.to_string(),
+            Some(Arc::new(user)),
+            clock.now() + self.ttl,
+        );
+    }
 }
 
 impl<V> RowCache<V> {
@@ -234,6 +246,38 @@ mod tests {
         clock.advance(TTL);
         let found = cache.get(&db, &clock, "late").await.unwrap();
         assert_eq!(name_of(found.as_ref()), Some("Late"));
+    }
+
+    #[tokio::test]
+    async fn a_remembered_user_is_served_without_a_query_until_ttl() {
+        let (db, clock) = (database().await, ManualClock::starting_now());
+        let cache = UserCache::new(TTL);
+        // Never stored: only the cache can answer with this person.
+        let user = User {
+            id: uuid::Uuid::new_v4(),
+            username: "ada".to_owned(),
+            org_id: None,
+            title: None,
+            given_name: None,
+            family_name: None,
+            email: "ada@example.com".to_owned(),
+            email_verified: true,
+            phone: None,
+            phone_verified: false,
+            mfa_console: false,
+            mfa_api: false,
+            disabled: false,
+            created_at: 1_900_000_000,
+            updated_at: 1_900_000_000,
+        };
+        cache.remember(&clock, user.clone());
+
+        clock.advance(Duration::from_millis(900));
+        let cached = cache.get(&db, &clock, user.id).await.unwrap();
+        assert_eq!(cached.as_deref(), Some(&user));
+
+        clock.advance(Duration::from_millis(100));
+        assert_eq!(cache.get(&db, &clock, user.id).await.unwrap(), None);
     }
 
     #[tokio::test]

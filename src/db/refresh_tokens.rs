@@ -100,21 +100,25 @@ const WRITE_AT_ONCE: TransactionOptions = TransactionOptions {
     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
 };
 
-/// Stores a new family and its first token in one transaction, so no token
-/// exists without its family. An unknown client or user is a
+/// Stores a new family and its first token. An unknown client or user is a
 /// [`DbError::NotFound`], a taken family id or token hash a
 /// [`DbError::Conflict`].
-pub async fn insert_family<C>(
+///
+/// Two statements and no transaction: every code exchange with
+/// `offline_access` comes here, and on SQLite `BEGIN` and `COMMIT` are two
+/// more round trips to the connection's thread (on PostgreSQL, over the
+/// network). The order keeps the invariant a transaction would: the family
+/// goes first, so no token exists without its family (the foreign key
+/// refuses it); a family whose token could not be stored is removed again,
+/// and one left behind by a crash in between has no token to present and is
+/// deleted when it expires.
+pub async fn insert_family<C: ConnectionTrait>(
     db: &C,
     family: &NewFamily,
     first_token_hash: &str,
-) -> Result<(), DbError>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
-    let txn = db.begin().await?;
+) -> Result<(), DbError> {
     families::Entity::insert(to_model(&family.to_family()).into_active_model())
-        .exec_without_returning(&txn)
+        .exec_without_returning(db)
         .await
         .map_err(|err| {
             if is_missing_parent(&err) {
@@ -123,8 +127,12 @@ where
                 DbError::unless_conflict(err, || format!("refresh token family `{}`", family.id))
             }
         })?;
-    insert_token(&txn, first_token_hash, family.id, family.created_at).await?;
-    txn.commit().await?;
+    if let Err(error) = insert_token(db, first_token_hash, family.id, family.created_at).await {
+        if let Err(cleanup) = families::Entity::delete_by_id(family.id).exec(db).await {
+            tracing::warn!(family = %family.id, error = %cleanup, "could not remove a refresh-token family left without its token; it goes when it expires");
+        }
+        return Err(error);
+    }
     Ok(())
 }
 

@@ -65,6 +65,7 @@ pub async fn check_password(
     match user {
         Some(user) if matches && stored.is_some() => {
             state.store.delete(&counter_key).await?;
+            state.users.remember(state.clock.as_ref(), user.clone());
             Ok(Verdict::Valid(Box::new(user)))
         }
         _ => {
