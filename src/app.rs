@@ -173,6 +173,10 @@ pub fn key_settings(config: &Config) -> Result<KeySettings, StartError> {
     })
 }
 
+/// How long argon2's working memory outlives the last sign-in: a burst of
+/// sign-ins reuses it, an instance nobody signs in to gives it back.
+const PASSWORD_MEMORY_IDLE: Duration = Duration::from_secs(30);
+
 /// Serves `state` on `listener` until `shutdown` completes, then drains
 /// in-flight requests. Background work (key reloads, clean-up) stops with it.
 pub async fn serve(
@@ -182,12 +186,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys_periodically(state.clone()));
     let cleanup = tokio::spawn(delete_expired_grants_periodically(state.clone()));
-    let metrics = state.metrics.clone();
+    let (metrics, passwords) = (state.metrics.clone(), Arc::clone(&state.passwords));
     let upkeep = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));
         loop {
             every.tick().await;
             metrics.upkeep();
+            passwords.release_idle_memory(PASSWORD_MEMORY_IDLE);
         }
     });
     let (stop_journal, journal_stopped) = tokio::sync::oneshot::channel::<()>();
