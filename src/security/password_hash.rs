@@ -252,6 +252,20 @@ fn thread_cpu_time() -> Duration {
     )
 }
 
+/// The least capacity of a working-memory buffer, in 1 KiB blocks: just
+/// over glibc's largest dynamic mmap threshold (32 MiB on 64-bit).
+///
+/// glibc serves a request of at least its mmap threshold with a mapping of
+/// its own, unmapped when freed, but after such a free it raises the
+/// threshold to the freed size: the next 19 MiB buffer then comes from an
+/// arena, and freeing it there returns nothing to the system (not even
+/// `malloc_trim` shrinks a thread arena's top). A request above 32 MiB is
+/// always mapped on its own and never moves the threshold, so
+/// [`PasswordHasher::release_idle_memory`] really gives the memory back. Only
+/// the pages a hash writes become resident (19 MiB at the default cost); the
+/// rest is address space, and other allocators just reserve it.
+const OWN_MAPPING_BLOCKS: usize = 33 * 1024;
+
 /// Argon2 of `password` and `salt` into `out`, in `memory` (grown as needed).
 fn compute(
     memory: &mut Vec<Block>,
@@ -264,6 +278,7 @@ fn compute(
 ) -> Result<(), HashError> {
     let needed = params.block_count();
     if memory.len() < needed {
+        memory.reserve_exact(needed.max(OWN_MAPPING_BLOCKS) - memory.len());
         memory.resize(needed, Block::default());
     }
     Argon2::new(algorithm, version, params.clone())
@@ -385,11 +400,14 @@ mod tests {
         let hasher = fast_hasher();
         let stored = hasher.hash(&secret("Correct-Horse1")).await.unwrap();
         assert_eq!(hasher.release_idle_memory(Duration::from_hours(1)), 0);
-        assert_eq!(
-            hasher.memory.lock().unwrap().len(),
-            1,
-            "kept for the next hash"
-        );
+        {
+            let pool = hasher.memory.lock().unwrap();
+            assert_eq!(pool.len(), 1, "kept for the next hash");
+            assert!(
+                pool[0].blocks.capacity() >= OWN_MAPPING_BLOCKS,
+                "large enough for a mapping of its own, which freeing returns"
+            );
+        }
 
         assert_eq!(hasher.release_idle_memory(Duration::ZERO), 1);
         assert!(hasher.memory.lock().unwrap().is_empty());
