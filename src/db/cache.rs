@@ -88,16 +88,13 @@ impl UserCache {
         .await
     }
 
-    /// Keeps `user`, just read from the database, as [`Self::get`] would
-    /// have: a sign-in reads the person by username moments before the
+    /// Keeps `user`, read from the database at `read_at`, as [`Self::get`]
+    /// would have: a sign-in reads the person by username moments before the
     /// client's token request asks for them by `sub`, which then costs no
-    /// query.
-    pub fn remember(&self, clock: &dyn Clock, user: User) {
-        self.insert(
-            &user.id.to_string(),
-            Some(Arc::new(user)),
-            clock.now() + self.ttl,
-        );
+    /// query. The entry expires `ttl` after the read, however long the
+    /// password check queued in between.
+    pub fn remember(&self, read_at: OffsetDateTime, user: Arc<User>) {
+        self.insert(&user.id.to_string(), Some(user), read_at + self.ttl);
     }
 }
 
@@ -253,30 +250,22 @@ mod tests {
         let (db, clock) = (database().await, ManualClock::starting_now());
         let cache = UserCache::new(TTL);
         // Never stored: only the cache can answer with this person.
-        let user = User {
-            id: uuid::Uuid::new_v4(),
-            username: "ada".to_owned(),
-            org_id: None,
-            title: None,
-            given_name: None,
-            family_name: None,
-            email: "ada@example.com".to_owned(),
-            email_verified: true,
-            phone: None,
-            phone_verified: false,
-            mfa_console: false,
-            mfa_api: false,
-            disabled: false,
-            created_at: 1_900_000_000,
-            updated_at: 1_900_000_000,
-        };
-        cache.remember(&clock, user.clone());
+        let user = crate::db::users::unsaved("ada");
+        cache.remember(clock.now(), Arc::new(user.clone()));
 
         clock.advance(Duration::from_millis(900));
         let cached = cache.get(&db, &clock, user.id).await.unwrap();
         assert_eq!(cached.as_deref(), Some(&user));
 
         clock.advance(Duration::from_millis(100));
+        assert_eq!(cache.get(&db, &clock, user.id).await.unwrap(), None);
+
+        // Read before a slow password check: the TTL runs from the read.
+        let read_at = clock.now();
+        clock.advance(Duration::from_millis(600));
+        cache.remember(read_at, Arc::new(user.clone()));
+        assert!(cache.get(&db, &clock, user.id).await.unwrap().is_some());
+        clock.advance(Duration::from_millis(400));
         assert_eq!(cache.get(&db, &clock, user.id).await.unwrap(), None);
     }
 

@@ -45,6 +45,29 @@ impl Authentication {
     }
 }
 
+/// A user with a fresh id that was never stored, for tests that need a row
+/// in hand (`username@example.com`, nothing verified, no MFA).
+#[cfg(test)]
+pub fn unsaved(username: &str) -> users::Model {
+    users::Model {
+        id: Uuid::new_v4(),
+        username: username.to_owned(),
+        org_id: None,
+        title: None,
+        given_name: None,
+        family_name: None,
+        email: format!("{username}@example.com"),
+        email_verified: false,
+        phone: None,
+        phone_verified: false,
+        mfa_console: false,
+        mfa_api: false,
+        disabled: false,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
 /// Inserts a user with a fresh random id; a taken username is a
 /// [`DbError::Conflict`], an unknown `org_id` a [`DbError::NotFound`].
 pub async fn insert_user<C: ConnectionTrait>(

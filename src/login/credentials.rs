@@ -3,6 +3,7 @@
 //! the same, and attempts per username are limited, for known and unknown
 //! names alike, so the limit itself reveals nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::AppState;
@@ -18,7 +19,7 @@ pub const MAX_ATTEMPTS_PER_ADDRESS: u64 = 100;
 pub const WINDOW: Duration = Duration::from_mins(15);
 
 pub enum Verdict {
-    Valid(Box<User>),
+    Valid(Arc<User>),
     Invalid,
     TooManyAttempts,
 }
@@ -51,6 +52,7 @@ pub async fn check_password(
     if state.store.incr(&counter_key, WINDOW).await? > MAX_ATTEMPTS {
         return Ok(Verdict::TooManyAttempts);
     }
+    let read_at = state.clock.now();
     let (user, stored) = match &normalised {
         Ok(name) => crate::db::users::find_user_with_password_hash(&state.db, name)
             .await?
@@ -65,8 +67,9 @@ pub async fn check_password(
     match user {
         Some(user) if matches && stored.is_some() => {
             state.store.delete(&counter_key).await?;
-            state.users.remember(state.clock.as_ref(), user.clone());
-            Ok(Verdict::Valid(Box::new(user)))
+            let user = Arc::new(user);
+            state.users.remember(read_at, Arc::clone(&user));
+            Ok(Verdict::Valid(user))
         }
         _ => {
             state.store.incr(&address_key, WINDOW).await?;

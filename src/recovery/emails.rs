@@ -99,21 +99,8 @@ mod tests {
 
     fn user(given_name: Option<&str>) -> User {
         User {
-            id: uuid::Uuid::new_v4(),
-            username: "buffy".into(),
-            org_id: None,
-            title: None,
             given_name: given_name.map(str::to_owned),
-            family_name: None,
-            email: "buffy@example.com".into(),
-            email_verified: false,
-            phone: None,
-            phone_verified: false,
-            mfa_console: false,
-            mfa_api: false,
-            disabled: false,
-            created_at: 0,
-            updated_at: 0,
+            ..crate::db::users::unsaved("buffy")
         }
     }
 
