@@ -7,7 +7,7 @@
 use reqwest::{StatusCode, header};
 use serde::Deserialize;
 
-use super::LoadArgs;
+use super::{LoadArgs, Step};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
@@ -86,8 +86,9 @@ impl<'a> Browser<'a> {
         Ok(response)
     }
 
-    /// Walks the hosted login with fresh cookies and returns the code.
-    async fn sign_in(&mut self, scope: &str) -> Result<String, FlowError> {
+    /// Walks the hosted login with fresh cookies, as far as `through`, and
+    /// returns the code when it got that far.
+    async fn sign_in(&mut self, scope: &str, through: Step) -> Result<Option<String>, FlowError> {
         self.cookies.clear();
         let authorize = self.http.get(self.url("/authorize")).query(&[
             ("response_type", "code"),
@@ -98,10 +99,16 @@ impl<'a> Browser<'a> {
             ("nonce", "load"),
         ]);
         let login_path = location(&self.send(authorize).await?, "authorize")?;
+        if through == Step::Authorize {
+            return Ok(None);
+        }
         let tx = query_value(&self.url(&login_path), "tx").ok_or(FlowError::Missing("tx"))?;
         let page = self.send(self.http.get(self.url(&login_path))).await?;
         let csrf = csrf_field(&expect_ok(page, "login page")?.text().await?)
             .ok_or(FlowError::Missing("csrf"))?;
+        if through == Step::LoginPage {
+            return Ok(None);
+        }
         let username = self.username.clone();
         let password = self.args.password.clone();
         let form = [
@@ -112,9 +119,13 @@ impl<'a> Browser<'a> {
         ];
         let username_step = self.http.post(self.url("/login/username")).form(&form[..3]);
         expect_ok(self.send(username_step).await?, "username step")?;
+        if through == Step::Username {
+            return Ok(None);
+        }
         let password_step = self.http.post(self.url("/login/password")).form(&form);
         let callback = location(&self.send(password_step).await?, "password step")?;
-        query_value(&callback, "code").ok_or(FlowError::Missing("code"))
+        let code = query_value(&callback, "code").ok_or(FlowError::Missing("code"))?;
+        Ok(Some(code))
     }
 
     /// `POST /token`, authenticated with `client_secret_basic`.
@@ -129,8 +140,14 @@ impl<'a> Browser<'a> {
         Ok(expect_ok(response, "token endpoint")?.json().await?)
     }
 
-    pub async fn complete_flow(&mut self) -> Result<String, FlowError> {
-        let code = self.sign_in("openid profile email offline_access").await?;
+    /// The code flow as far as `through`; at [`Step::Token`], its refresh token.
+    pub async fn complete_flow(&mut self, through: Step) -> Result<Option<String>, FlowError> {
+        let code = self
+            .sign_in("openid profile email offline_access", through)
+            .await?;
+        let Some(code) = code.filter(|_| through == Step::Token) else {
+            return Ok(None);
+        };
         let redirect_uri = self.args.redirect_uri.clone();
         let body = self
             .token(&[
@@ -140,6 +157,7 @@ impl<'a> Browser<'a> {
             ])
             .await?;
         body.refresh_token
+            .map(Some)
             .ok_or(FlowError::Missing("refresh_token"))
     }
 

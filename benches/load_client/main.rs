@@ -9,6 +9,8 @@
 //!   browser walks it through the hosted login: `GET /authorize` → `GET
 //!   /login` → `POST /login/username` → `POST /login/password` → the code in
 //!   the `Location` → `POST /token`. One flow is one measured "request".
+//!   `--through <step>` stops each flow after that step, so runs through
+//!   successive steps give each step's cost by difference.
 //!
 //! It prints one `RESULT key=value …` line that `benches/load.sh` turns into
 //! a table row: requests/s, p50/p99 latency and, given `--pid`, the server's
@@ -80,12 +82,31 @@ struct LoadArgs {
     concurrency: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// The last step of each code flow: earlier steps alone, compared with
+    /// the whole flow, tell what each step costs.
+    #[arg(long, value_enum, default_value_t = Step::Token)]
+    through: Step,
     /// The server's process id: report its CPU time and peak RSS.
     #[arg(long)]
     pid: Option<u32>,
     /// `getconf CLK_TCK`: the unit of the times in `/proc/<pid>/stat`.
     #[arg(long, default_value_t = 100)]
     clock_ticks: u64,
+}
+
+/// A step of the code flow, in order.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Step {
+    /// `GET /authorize`, answered with the way to the login page.
+    Authorize,
+    /// … and the login page.
+    LoginPage,
+    /// … and the username posted.
+    Username,
+    /// … and the password posted, answered with the code.
+    Password,
+    /// … and the code redeemed at `/token`.
+    Token,
 }
 
 /// When a chain stops: at a deadline (load), or after a count (self-test).
@@ -126,7 +147,10 @@ async fn chain(
         FlowKind::Refresh => {
             let sign_in_url = args.sign_in_url.as_deref().unwrap_or(&args.issuer);
             let mut setup = Browser::new(&http, &args, sign_in_url, index);
-            setup.complete_flow().await.map(Some)
+            setup
+                .complete_flow(Step::Token)
+                .await
+                .and_then(|token| token.ok_or(FlowError::Missing("refresh_token")).map(Some))
         }
         FlowKind::CodeFlow => Ok(None),
     };
@@ -151,7 +175,7 @@ async fn chain(
             (Ok(Some(token)), FlowKind::Refresh) => {
                 browser.rotate(token).await.map(|next| *token = next)
             }
-            _ => browser.complete_flow().await.map(drop),
+            _ => browser.complete_flow(args.through).await.map(drop),
         };
         match result {
             Ok(()) => outcome.latencies.push(sent.elapsed()),
@@ -238,6 +262,7 @@ async fn self_test() -> Result<(), String> {
         password: "Correct-h0rse".into(),
         concurrency: 2,
         seconds: 1,
+        through: Step::Token,
         pid: Some(std::process::id()),
         clock_ticks: 100,
     };
@@ -254,10 +279,19 @@ async fn self_test() -> Result<(), String> {
         app.create_user(&format!("{}{i}", args.user_prefix), &args.password)
             .await;
     }
-    for (name, kind) in [
-        ("code-flow", FlowKind::CodeFlow),
-        ("refresh", FlowKind::Refresh),
+    for (name, kind, through) in [
+        ("code-flow", FlowKind::CodeFlow, Step::Token),
+        (
+            "code-flow through the username",
+            FlowKind::CodeFlow,
+            Step::Username,
+        ),
+        ("refresh", FlowKind::Refresh, Step::Token),
     ] {
+        let args = LoadArgs {
+            through,
+            ..args.clone()
+        };
         let report = run(kind, args.clone(), Until::Count(3))
             .await
             .map_err(|e| e.to_string())?;
