@@ -49,6 +49,9 @@ pub struct Shared {
     pub verified_tokens: crate::oidc::verified_tokens::VerifiedTokens,
     /// Refresh-token rotations on their way to the database.
     pub refresh_journal: crate::oidc::refresh::journal::Journal,
+    /// Writes of the sign-in path (audit events, new refresh-token
+    /// families) committed many to a transaction.
+    pub group_commit: crate::db::group_commit::GroupCommit,
     /// For calls to clients (back-channel logout).
     pub http: reqwest::Client,
     /// Where emails go: the outbox or SMTP, as `[email]` says.
@@ -116,6 +119,7 @@ impl AppState {
             users: Arc::new(crate::db::cache::UserCache::new(Duration::from_secs(1))),
             verified_tokens: crate::oidc::verified_tokens::VerifiedTokens::new(8192),
             refresh_journal: crate::oidc::refresh::journal::Journal::default(),
+            group_commit: crate::db::group_commit::GroupCommit::default(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(crate::oidc::backchannel::TIMEOUT)
@@ -195,17 +199,24 @@ pub async fn serve(
             passwords.release_idle_memory(PASSWORD_MEMORY_IDLE);
         }
     });
-    let (stop_journal, journal_stopped) = tokio::sync::oneshot::channel::<()>();
-    let journal = {
+    // The database writers take what requests hand them until the requests
+    // are done, then write what is left before we go.
+    let (stop_writers, writers_stop) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut stop = writers_stop.clone();
+        async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        }
+    };
+    let writers = {
         let state = state.clone();
         tokio::spawn(async move {
-            let stop = async {
-                let _ = journal_stopped.await;
-            };
-            state
-                .refresh_journal
-                .run(state.db.clone(), Arc::clone(&state.store), stop)
-                .await;
+            let journal =
+                state
+                    .refresh_journal
+                    .run(state.db.clone(), Arc::clone(&state.store), stopped());
+            let group_commit = state.group_commit.run(state.db.clone(), stopped());
+            tokio::join!(journal, group_commit);
         })
     };
     let service = state
@@ -217,10 +228,9 @@ pub async fn serve(
     reload.abort();
     cleanup.abort();
     upkeep.abort();
-    // The requests are done; what they rotated reaches the database before we go.
-    let _ = stop_journal.send(());
-    if let Err(error) = journal.await {
-        tracing::error!(%error, "the refresh-token journal stopped abnormally");
+    let _ = stop_writers.send(true);
+    if let Err(error) = writers.await {
+        tracing::error!(%error, "the database writers stopped abnormally");
     }
     result
 }

@@ -14,9 +14,9 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::DbError;
 use super::entity::audit_events::{self, Column, Entity};
 use super::json::decode_value;
+use super::{DbError, in_few_shapes};
 
 /// An event to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +56,34 @@ pub async fn insert_audit_event<C: ConnectionTrait>(
     db: &C,
     event: NewAuditEvent,
 ) -> Result<(), DbError> {
-    let row = audit_events::Model {
+    Entity::insert(to_row(event).into_active_model())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Records events, many to a statement, in the order given (the group
+/// commit's batch).
+pub async fn insert_audit_events<C: ConnectionTrait>(
+    db: &C,
+    events: Vec<NewAuditEvent>,
+) -> Result<(), DbError> {
+    let sizes: Vec<usize> = in_few_shapes(&events).map(<[_]>::len).collect();
+    let mut rows = events.into_iter().map(to_row);
+    for size in sizes {
+        Entity::insert_many(
+            rows.by_ref()
+                .take(size)
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+fn to_row(event: NewAuditEvent) -> audit_events::Model {
+    audit_events::Model {
         id: Uuid::now_v7(),
         at: event.at,
         kind: event.kind,
@@ -66,11 +93,7 @@ pub async fn insert_audit_event<C: ConnectionTrait>(
         client_id: event.client_id,
         ip: event.ip,
         detail: event.detail.to_string(),
-    };
-    Entity::insert(row.into_active_model())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    }
 }
 
 /// The newest `limit` events, of one organisation or (support) of all.

@@ -34,11 +34,13 @@ pub mod cache;
 pub mod clients;
 pub mod consents;
 pub mod entity;
+pub mod group_commit;
 pub mod organisations;
 pub mod password_links;
 pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod users;
+pub mod write_queue;
 
 mod json;
 mod unique;
@@ -53,10 +55,17 @@ use std::time::Duration;
 
 use gatehouse_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DbErr, SqlErr};
+use sea_orm::{ConnectOptions, Database, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions};
 
 /// The connection pool shared by the whole app.
 pub type Db = sea_orm::DatabaseConnection;
+
+/// SQLite takes the write lock at `BEGIN`; other backends ignore the option.
+pub(crate) const WRITE_AT_ONCE: TransactionOptions = TransactionOptions {
+    isolation_level: None,
+    access_mode: None,
+    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+};
 
 /// How long a SQLite connection waits for another one's write lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -155,6 +164,22 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
     Database::connect(options)
         .await
         .map_err(DbError::Unavailable)
+}
+
+/// `items` in chunks of 64, 8 and 1. Every statement shape is prepared once
+/// and kept in each connection's statement cache, so batches of any size
+/// must not each bring a shape of their own (measured: SQLite's compiled
+/// statements for batch sizes 1 to 512 grew a busy server by tens of MiB).
+/// Finer steps (every power of two) cut the statements of a group commit
+/// of seven writes from seven to three, with no measurable gain.
+pub(crate) fn in_few_shapes<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        let size = [64, 8, 1].into_iter().find(|&size| size <= rest.len())?;
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
 }
 
 /// Applies the pending migrations; a no-op when the schema is current.

@@ -25,13 +25,13 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionSession, TransactionTrait,
+    SqlErr, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::entity::{refresh_token_families as families, refresh_tokens as tokens};
 use super::json::{decode_list, encode_list};
-use super::{DbError, Unique as _};
+use super::{DbError, Unique as _, WRITE_AT_ONCE, in_few_shapes};
 
 /// What is stored when a grant first issues a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,13 +93,6 @@ pub enum RotateOutcome {
     Unknown,
 }
 
-/// SQLite takes the write lock at `BEGIN`; other backends ignore the option.
-const WRITE_AT_ONCE: TransactionOptions = TransactionOptions {
-    isolation_level: None,
-    access_mode: None,
-    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-};
-
 /// Stores a new family and its first token. An unknown client or user is a
 /// [`DbError::NotFound`], a taken family id or token hash a
 /// [`DbError::Conflict`].
@@ -132,6 +125,39 @@ pub async fn insert_family<C: ConnectionTrait>(
             tracing::warn!(family = %family.id, error = %cleanup, "could not remove a refresh-token family left without its token; it goes when it expires");
         }
         return Err(error);
+    }
+    Ok(())
+}
+
+/// Stores new families and their first tokens, many to a statement, in
+/// the caller's transaction (the group commit's): the families, then the
+/// tokens. An error fails them all; the caller then stores them one at a
+/// time with [`insert_family`], which tells each its own error.
+pub async fn insert_families<C: ConnectionTrait>(
+    db: &C,
+    families: &[(&NewFamily, &str)],
+) -> Result<(), DbError> {
+    for chunk in in_few_shapes(families) {
+        let rows = chunk
+            .iter()
+            .map(|(family, _)| to_model(&family.to_family()).into_active_model());
+        families::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    for chunk in in_few_shapes(families) {
+        let rows = chunk.iter().map(|(family, token_hash)| {
+            tokens::Model {
+                token_hash: (*token_hash).to_owned(),
+                family_id: family.id,
+                issued_at: family.created_at,
+                spent_at: None,
+            }
+            .into_active_model()
+        });
+        tokens::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }
@@ -320,20 +346,6 @@ async fn insert_token<C: ConnectionTrait>(
     Ok(())
 }
 
-/// `items` in chunks of 64, 8 and 1. Every statement shape is prepared once
-/// and kept in each connection's statement cache, so batches of any size
-/// must not each bring a shape of their own (measured: SQLite's compiled
-/// statements for batch sizes 1 to 512 grew a busy server by tens of MiB).
-fn in_few_shapes<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = items;
-    std::iter::from_fn(move || {
-        let size = [64, 8, 1].into_iter().find(|&size| size <= rest.len())?;
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        Some(chunk)
-    })
-}
-
 fn is_missing_parent(err: &DbErr) -> bool {
     matches!(
         err.sql_err(),
@@ -398,20 +410,5 @@ fn from_token_model(model: tokens::Model) -> TokenRow {
         family_id: model.family_id,
         issued_at: model.issued_at,
         spent_at: model.spent_at,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::in_few_shapes;
-
-    #[test]
-    fn batches_are_cut_into_three_sizes_only_and_nothing_is_lost() {
-        let items: Vec<u32> = (0..150).collect();
-        let sizes: Vec<usize> = in_few_shapes(&items).map(<[u32]>::len).collect();
-        assert_eq!(sizes, [64, 64, 8, 8, 1, 1, 1, 1, 1, 1]);
-        let joined: Vec<u32> = in_few_shapes(&items).flatten().copied().collect();
-        assert_eq!(joined, items);
-        assert_eq!(in_few_shapes::<u32>(&[]).count(), 0);
     }
 }

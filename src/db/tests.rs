@@ -1200,3 +1200,13 @@ fn database_error_text_is_not_shown_to_people() {
     let source = std::error::Error::source(&err).unwrap().to_string();
     assert!(source.contains("hunter2"), "the cause is kept for the log");
 }
+
+#[test]
+fn batches_are_cut_into_three_sizes_only_and_nothing_is_lost() {
+    let items: Vec<u32> = (0..150).collect();
+    let sizes: Vec<usize> = super::in_few_shapes(&items).map(<[u32]>::len).collect();
+    assert_eq!(sizes, [64, 64, 8, 8, 1, 1, 1, 1, 1, 1]);
+    let joined: Vec<u32> = super::in_few_shapes(&items).flatten().copied().collect();
+    assert_eq!(joined, items);
+    assert_eq!(super::in_few_shapes::<u32>(&[]).count(), 0);
+}

@@ -252,8 +252,7 @@ async fn password_submitted(
         Err(e) => return unavailable(&state, &e),
     };
     crate::security::audit::record_or_warn(
-        &state.db,
-        state.clock.as_ref(),
+        &state,
         crate::security::audit::AuditEvent {
             kind: "login.succeeded",
             actor: &format!("user:{}", user.id),
@@ -375,8 +374,7 @@ async fn consent_submitted(
         return unavailable(&state, &e);
     }
     crate::security::audit::record_or_warn(
-        &state.db,
-        state.clock.as_ref(),
+        &state,
         crate::security::audit::AuditEvent {
             kind: "consent.granted",
             actor: &format!("user:{}", session.sub),

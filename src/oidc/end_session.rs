@@ -130,8 +130,7 @@ async fn request(
     };
     if let Some(session) = ended {
         crate::security::audit::record_or_warn(
-            &state.db,
-            state.clock.as_ref(),
+            state,
             crate::security::audit::AuditEvent {
                 kind: "logout",
                 actor: &format!("user:{}", session.sub),

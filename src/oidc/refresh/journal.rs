@@ -20,16 +20,14 @@
 //! crash can lose is the queue of the moment: those clients then hold a
 //! token the database does not know yet and must sign in again.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use crate::db::refresh_tokens::{Rotation, record_rotations};
+use crate::db::write_queue::WriteQueue;
 use crate::db::{Db, DbError};
 use crate::store::{SharedStore, Store};
 
-/// Rotations waiting at most; past this a request writes its own.
+/// Rotations waiting at most; past this a request waits for room.
 const QUEUE: usize = 8_192;
 /// Rotations per transaction at most.
 const BATCH: usize = 512;
@@ -37,17 +35,13 @@ const BATCH: usize = 512;
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 pub struct Journal {
-    sender: mpsc::Sender<Rotation>,
-    /// Taken by the one writer; `None` once it runs.
-    receiver: Mutex<Option<mpsc::Receiver<Rotation>>>,
+    queue: WriteQueue<Rotation>,
 }
 
 impl Default for Journal {
     fn default() -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE);
         Self {
-            sender,
-            receiver: Mutex::new(Some(receiver)),
+            queue: WriteQueue::new(QUEUE),
         }
     }
 }
@@ -58,17 +52,7 @@ impl Journal {
     /// no writer runs (not started, or stopped), the request writes its
     /// rotation itself.
     pub async fn record(&self, db: &Db, store: &dyn Store, rotation: Rotation) {
-        let writer_started = self
-            .receiver
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_none();
-        let unsent = if writer_started {
-            self.sender.send(rotation).await.err().map(|e| e.0)
-        } else {
-            Some(rotation)
-        };
-        if let Some(rotation) = unsent {
+        if let Err(rotation) = self.queue.push(rotation).await {
             write(db, store, vec![rotation]).await;
         }
     }
@@ -82,31 +66,10 @@ impl Journal {
         store: SharedStore,
         stop: impl std::future::Future<Output = ()>,
     ) {
-        let Some(mut receiver) = self
-            .receiver
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-        else {
-            return;
-        };
-        tokio::pin!(stop);
-        let mut batch = Vec::with_capacity(BATCH);
-        loop {
-            tokio::select! {
-                count = receiver.recv_many(&mut batch, BATCH) => {
-                    if count == 0 {
-                        break;
-                    }
-                    write(&db, store.as_ref(), std::mem::take(&mut batch)).await;
-                }
-                () = &mut stop => break,
-            }
-        }
-        receiver.close();
-        while receiver.recv_many(&mut batch, BATCH).await > 0 {
-            write(&db, store.as_ref(), std::mem::take(&mut batch)).await;
-        }
+        let (db, store) = (&db, store.as_ref());
+        self.queue
+            .serve(BATCH, stop, |batch| write(db, store, batch))
+            .await;
     }
 }
 

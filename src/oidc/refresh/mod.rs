@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use crate::app::AppState;
 use crate::db::DbError;
+use crate::db::group_commit::Write;
 use crate::db::refresh_tokens::{Family, NewFamily, RotateOutcome, Rotation};
 use crate::store::StoreError;
 
@@ -106,7 +107,11 @@ pub async fn start_family(
 ) -> Result<String, RefreshStoreError> {
     let token = crate::security::random_token(32);
     let token_hash = hash(&token);
-    crate::db::refresh_tokens::insert_family(&state.db, family, &token_hash).await?;
+    let write = Write::Family {
+        family: family.clone(),
+        first_token_hash: token_hash.clone(),
+    };
+    state.group_commit.write(&state.db, write).await?;
     remember_live(state, &token_hash, &family.to_family(), family.created_at).await?;
     Ok(token)
 }

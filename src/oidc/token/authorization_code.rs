@@ -38,8 +38,7 @@ pub async fn exchange(
                 .await
                 .map_err(|e| internal(&e))?;
             crate::security::audit::record_or_warn(
-                &state.db,
-                state.clock.as_ref(),
+                state,
                 crate::security::audit::AuditEvent {
                     kind: "authorization_code.replayed",
                     actor: "system",

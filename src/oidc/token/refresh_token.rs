@@ -119,8 +119,7 @@ async fn reuse(state: &AppState, family: Uuid) -> OAuthError {
         return internal(&error);
     }
     crate::security::audit::record_or_warn(
-        &state.db,
-        state.clock.as_ref(),
+        state,
         crate::security::audit::AuditEvent {
             kind: "refresh_token.reused",
             actor: "system",
