@@ -6,6 +6,9 @@
 //!
 //! Hot reads (clients, users) go through [`cache`], which keeps a row at
 //! most one second so changes made elsewhere are seen that fast.
+//! Writes of the sign-in path (the audit event, a new refresh-token
+//! family) go through [`group_commit`], which commits many requests' writes
+//! in one transaction.
 //!
 //! Query functions are generic over [`sea_orm::ConnectionTrait`] so a caller can run
 //! them on the pool or inside its own transaction. Names say what they do:

@@ -9,8 +9,10 @@
 //! What lives where:
 //!
 //! - The database holds every family and every token hash (durable: a
-//!   restart or an empty store loses no grant), written at once when a
-//!   family starts and by the journal for each rotation.
+//!   restart or an empty store loses no grant), written when a family
+//!   starts, before its first token is handed out (through the group
+//!   commit, [`crate::db::group_commit`]), and by the journal for each
+//!   rotation.
 //! - The store holds, per token hash, its family: `rt:` while it is unspent
 //!   (the whole family) and `rt_spent:` once spent (the family id). Both
 //!   expire long before the grant does; a token the store no longer knows is
