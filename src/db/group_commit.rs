@@ -35,7 +35,7 @@ const QUEUE: usize = 4_096;
 const BATCH: usize = 256;
 
 /// A write that may share a transaction with other requests' writes.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Write {
     /// A new refresh-token family and the hash of its first token.
     Family {
@@ -87,7 +87,7 @@ impl GroupCommit {
     }
 }
 
-async fn commit(db: &Db, mut batch: Vec<Queued>) {
+async fn commit(db: &Db, batch: Vec<Queued>) {
     let size = u32::try_from(batch.len()).unwrap_or(u32::MAX);
     metrics::histogram!("group_commit_batch_size").record(f64::from(size));
     if batch.len() > 1 {
@@ -105,13 +105,14 @@ async fn commit(db: &Db, mut batch: Vec<Queued>) {
             }
         }
     }
-    for queued in batch.drain(..) {
+    for queued in batch {
         let result = write_one(db, queued.write).await;
         let _ = queued.committed.send(result);
     }
 }
 
-/// All of `writes` in one transaction, a few statements in all.
+/// All of `writes` in one transaction: the families, their first tokens,
+/// the events, each many rows to a statement.
 async fn write_all(db: &Db, writes: &[&Write]) -> Result<(), DbError> {
     let mut families = Vec::new();
     let mut events = Vec::new();

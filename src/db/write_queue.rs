@@ -60,21 +60,21 @@ impl<T> WriteQueue<T> {
             return;
         };
         tokio::pin!(stop);
-        let mut batch = Vec::with_capacity(max);
+        let mut batch = Vec::new();
         loop {
             tokio::select! {
                 count = receiver.recv_many(&mut batch, max) => {
                     if count == 0 {
                         break;
                     }
-                    write(std::mem::replace(&mut batch, Vec::with_capacity(max))).await;
+                    write(std::mem::take(&mut batch)).await;
                 }
                 () = &mut stop => break,
             }
         }
         receiver.close();
         while receiver.recv_many(&mut batch, max).await > 0 {
-            write(std::mem::replace(&mut batch, Vec::with_capacity(max))).await;
+            write(std::mem::take(&mut batch)).await;
         }
     }
 }
