@@ -56,7 +56,7 @@ pub async fn insert_audit_event<C: ConnectionTrait>(
     db: &C,
     event: NewAuditEvent,
 ) -> Result<(), DbError> {
-    Entity::insert(to_row(event).into_active_model())
+    Entity::insert(to_row(&event).into_active_model())
         .exec_without_returning(db)
         .await?;
     Ok(())
@@ -66,32 +66,26 @@ pub async fn insert_audit_event<C: ConnectionTrait>(
 /// commit's batch).
 pub async fn insert_audit_events<C: ConnectionTrait>(
     db: &C,
-    events: Vec<NewAuditEvent>,
+    events: &[&NewAuditEvent],
 ) -> Result<(), DbError> {
-    let sizes: Vec<usize> = in_few_shapes(&events).map(<[_]>::len).collect();
-    let mut rows = events.into_iter().map(to_row);
-    for size in sizes {
-        Entity::insert_many(
-            rows.by_ref()
-                .take(size)
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(db)
-        .await?;
+    for chunk in in_few_shapes(events) {
+        Entity::insert_many(chunk.iter().map(|event| to_row(event).into_active_model()))
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }
 
-fn to_row(event: NewAuditEvent) -> audit_events::Model {
+fn to_row(event: &NewAuditEvent) -> audit_events::Model {
     audit_events::Model {
         id: Uuid::now_v7(),
         at: event.at,
-        kind: event.kind,
-        actor: event.actor,
+        kind: event.kind.clone(),
+        actor: event.actor.clone(),
         user_id: event.user_id,
         org_id: event.org_id,
-        client_id: event.client_id,
-        ip: event.ip,
+        client_id: event.client_id.clone(),
+        ip: event.ip.clone(),
         detail: event.detail.to_string(),
     }
 }

@@ -91,8 +91,7 @@ async fn commit(db: &Db, batch: Vec<Queued>) {
     let size = u32::try_from(batch.len()).unwrap_or(u32::MAX);
     metrics::histogram!("group_commit_batch_size").record(f64::from(size));
     if batch.len() > 1 {
-        let writes: Vec<&Write> = batch.iter().map(|queued| &queued.write).collect();
-        match write_all(db, &writes).await {
+        match write_all(db, batch.iter().map(|queued| &queued.write)).await {
             Ok(()) => {
                 for queued in batch {
                     // A request that went away no longer waits for its answer.
@@ -113,7 +112,7 @@ async fn commit(db: &Db, batch: Vec<Queued>) {
 
 /// All of `writes` in one transaction: the families, their first tokens,
 /// the events, each many rows to a statement.
-async fn write_all(db: &Db, writes: &[&Write]) -> Result<(), DbError> {
+async fn write_all(db: &Db, writes: impl IntoIterator<Item = &Write>) -> Result<(), DbError> {
     let mut families = Vec::new();
     let mut events = Vec::new();
     for write in writes {
@@ -122,12 +121,12 @@ async fn write_all(db: &Db, writes: &[&Write]) -> Result<(), DbError> {
                 family,
                 first_token_hash,
             } => families.push((family, first_token_hash.as_str())),
-            Write::Audit(event) => events.push(event.clone()),
+            Write::Audit(event) => events.push(event),
         }
     }
     let txn = db.begin_with_options(WRITE_AT_ONCE).await?;
     insert_families(&txn, &families).await?;
-    insert_audit_events(&txn, events).await?;
+    insert_audit_events(&txn, &events).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -217,9 +216,7 @@ mod tests {
             event("second"),
             family(user_id, "h3"),
         ];
-        let refs: Vec<&Write> = writes.iter().collect();
-
-        write_all(db, &refs).await.unwrap();
+        write_all(db, &writes).await.unwrap();
 
         for (write, hash) in writes.iter().step_by(2).zip(["h1", "h2", "h3"]) {
             let Write::Family { family, .. } = write else {

@@ -105,16 +105,17 @@ pub(super) fn spent_key(hash: &str) -> String {
 /// Records a new family and returns its first refresh token.
 pub async fn start_family(
     state: &AppState,
-    family: &NewFamily,
+    family: NewFamily,
 ) -> Result<String, RefreshStoreError> {
     let token = crate::security::random_token(32);
     let token_hash = hash(&token);
+    let (live, created_at) = (family.to_family(), family.created_at);
     let write = Write::Family {
-        family: family.clone(),
+        family,
         first_token_hash: token_hash.clone(),
     };
     state.group_commit.write(&state.db, write).await?;
-    remember_live(state, &token_hash, &family.to_family(), family.created_at).await?;
+    remember_live(state, &token_hash, &live, created_at).await?;
     Ok(token)
 }
 

@@ -31,7 +31,7 @@ pub async fn start_family(
     let now = state.clock.unix();
     refresh::start_family(
         state,
-        &NewFamily {
+        NewFamily {
             id: family_id,
             client_id: grant.client_id.clone(),
             user_id: Some(user.id),
