@@ -82,7 +82,7 @@ pub async fn issue(
         code_challenge: request.code_challenge.clone(),
         expires_at: state.clock.unix() + i64::try_from(lifetime).unwrap_or(60),
         access_jti: crate::security::random_token(16),
-        family_id: Uuid::new_v4(),
+        family_id: super::refresh::new_family_id(),
     };
     crate::store::put_json(
         state.store.as_ref(),

@@ -4,8 +4,13 @@
 //! One background writer ([`Journal::run`]) takes whatever rotations have
 //! queued up and records them in one transaction of a few multi-row
 //! statements ([`crate::db::refresh_tokens::record_rotations`]). When idle it writes a
-//! rotation as soon as it arrives; under load one transaction carries
-//! hundreds, which is what makes a rotation cheap.
+//! rotation as soon as it arrives; after a batch that was not full it
+//! lingers a moment ([`LINGER`]), so under load one transaction carries
+//! hundreds, which is what makes a rotation cheap. Measured on the 2-core
+//! benchmark machine, 32 chains rotating: without the pause the writer took
+//! ~120 rotations a transaction, and ~25 once time-ordered token keys
+//! ([`super::new_token`]) made each transaction quicker; with it, ~330, and
+//! a rotation costs a quarter less CPU than without either.
 //!
 //! Once a batch is in the database, the store forgets its spent markers (the
 //! database recognises a replay from then on), so the store holds markers
@@ -31,6 +36,14 @@ use crate::store::{SharedStore, Store};
 const QUEUE: usize = 8_192;
 /// Rotations per transaction at most.
 const BATCH: usize = 512;
+/// After a batch that was not full, the writer waits this long before it
+/// takes the next: rotations keep coming meanwhile, and the next
+/// transaction carries them all. Each transaction has a price of its own
+/// (its begin and commit, each statement's round trip to the database, the
+/// write-ahead log's frames), so fewer and larger ones cost less per
+/// rotation; nobody waits for the journal, and a crash could lose at most
+/// this much more of the queue.
+const LINGER: Duration = Duration::from_millis(10);
 /// Pause before retrying when the database failed for another reason.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -68,7 +81,13 @@ impl Journal {
     ) {
         let (db, store) = (&db, store.as_ref());
         self.queue
-            .serve(BATCH, stop, |batch| write(db, store, batch))
+            .serve(BATCH, stop, |batch| async move {
+                let full = batch.len() >= BATCH;
+                write(db, store, batch).await;
+                if !full {
+                    tokio::time::sleep(LINGER).await;
+                }
+            })
             .await;
     }
 }

@@ -34,6 +34,7 @@ pub mod journal;
 use std::time::Duration;
 
 use crate::app::AppState;
+use crate::clock::Clock;
 use crate::db::DbError;
 use crate::db::group_commit::Write;
 use crate::db::refresh_tokens::{Family, NewFamily, RotateOutcome, Rotation};
@@ -88,10 +89,51 @@ pub enum RefreshStoreError {
     Db(#[from] DbError),
 }
 
-/// The SHA-256 under which a refresh token is known; the token itself is
-/// never stored.
+/// A new family's id: time-ordered (a version 7 UUID) for the reason tokens are
+/// ([`new_token`]): each family adds to the right edge of the family
+/// index. It names the grant in access tokens (`fid`) and is no secret.
+pub fn new_family_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+/// Hex digits of a token's issue time (milliseconds since the epoch).
+const ORDER_DIGITS: usize = 12;
+/// An ordered token: the issue time, then 32 random bytes in base64url.
+const ORDERED_LEN: usize = ORDER_DIGITS + 43;
+
+/// A new refresh token: its issue time in milliseconds as 12 hex digits,
+/// then 32 random bytes (all the entropy there is).
+///
+/// The time leads so that the keys tokens are stored under
+/// ([`hash`]) sort by issue time: a new token then lands at the right edge
+/// of the token index, where the tokens of the moments before are, not on
+/// a random page of it. A batch of rotations writes a few index pages
+/// instead of one page per rotation (the reason version 7 UUIDs exist);
+/// with random keys those pages were most of the bytes a rotation wrote.
+/// The client learns nothing it did not know: when it received the token.
+pub fn new_token(clock: &dyn Clock) -> String {
+    let millis = clock.now().unix_timestamp_nanos() / 1_000_000;
+    let order = u64::try_from(millis).unwrap_or(0) & 0xffff_ffff_ffff;
+    format!("{order:012x}{}", crate::security::random_token(32))
+}
+
+/// The key under which a refresh token is known: its SHA-256, led by its
+/// issue-time digits when it has them ([`new_token`]); the token itself is
+/// never stored. Tokens issued before the time led (43 random characters)
+/// keep the bare SHA-256 they were stored under.
 pub fn hash(token: &str) -> String {
-    crate::security::sha256_b64url(token.as_bytes())
+    let digest = crate::security::sha256_b64url(token.as_bytes());
+    match token.get(..ORDER_DIGITS) {
+        Some(order)
+            if token.len() == ORDERED_LEN
+                && order
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            format!("{order}{digest}")
+        }
+        _ => digest,
+    }
 }
 
 fn live_key(hash: &str) -> String {
@@ -107,7 +149,7 @@ pub async fn start_family(
     state: &AppState,
     family: NewFamily,
 ) -> Result<String, RefreshStoreError> {
-    let token = crate::security::random_token(32);
+    let token = new_token(state.clock.as_ref());
     let token_hash = hash(&token);
     let (live, created_at) = (family.to_family(), family.created_at);
     let write = Write::Family {
@@ -224,4 +266,65 @@ async fn remember_live(
     let ttl = LIVE_FOR.min(Duration::from_secs(left.max(1)));
     let entry = Entry { issued_at, family };
     crate::store::put_json(state.store.as_ref(), &live_key(token_hash), &entry, ttl).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::security::sha256_b64url;
+
+    #[test]
+    fn new_tokens_lead_with_their_issue_time_and_sort_by_it() {
+        let clock = ManualClock::new(datetime!(2026-12-06 20:00:00.123 UTC));
+        let first = new_token(&clock);
+        assert_eq!(first.len(), ORDERED_LEN);
+        assert_eq!(
+            &first[..ORDER_DIGITS],
+            format!("{:012x}", 1_796_587_200_123_u64)
+        );
+        clock.advance(Duration::from_millis(1));
+        let second = new_token(&clock);
+        assert_ne!(
+            first[ORDER_DIGITS..],
+            second[ORDER_DIGITS..],
+            "the random part differs"
+        );
+        assert!(first < second && hash(&first) < hash(&second));
+    }
+
+    #[test]
+    fn a_token_is_known_by_its_time_and_digest_and_an_older_one_by_its_digest() {
+        let clock = ManualClock::new(datetime!(2026-12-06 20:00:00 UTC));
+        let token = new_token(&clock);
+        assert_eq!(
+            hash(&token),
+            format!(
+                "{}{}",
+                &token[..ORDER_DIGITS],
+                sha256_b64url(token.as_bytes())
+            )
+        );
+        // Issued before the time led: still found under the digest it was stored under.
+        let older = crate::security::random_token(32);
+        assert_eq!(hash(&older), sha256_b64url(older.as_bytes()));
+        // Anything else presented is only digested: no part of it is taken as given.
+        for presented in [
+            format!("{}{}", "0123456789AB", &token[ORDER_DIGITS..]),
+            format!("{token}x"),
+            token[..ORDERED_LEN - 1].to_owned(),
+            // 55 bytes with no character boundary after the twelfth byte.
+            format!("a{}", "é".repeat(27)),
+        ] {
+            assert_eq!(
+                hash(&presented),
+                sha256_b64url(presented.as_bytes()),
+                "{presented}"
+            );
+        }
+    }
 }

@@ -2,8 +2,6 @@
 //! answers `authorization_pending`, `slow_down`, `access_denied` or
 //! `expired_token` until the person approves; then tokens, once.
 
-use uuid::Uuid;
-
 use super::internal;
 use crate::app::AppState;
 use crate::db::clients::ClientRecord;
@@ -27,7 +25,7 @@ pub async fn exchange(
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
     let refresh = super::issues_refresh_token(client, &grant);
-    let family = refresh.then(Uuid::new_v4);
+    let family = refresh.then(crate::oidc::refresh::new_family_id);
     let refresh_token = match family {
         Some(family) => Some(
             super::refresh_token::start_family(state, family, &grant, &user)

@@ -79,7 +79,7 @@ pub async fn exchange(
         .await?
         .ok_or_else(invalid)?;
 
-    let next = crate::security::random_token(32);
+    let next = refresh::new_token(state.clock.as_ref());
     match refresh::rotate(state, &found, &presented_hash, &refresh::hash(&next))
         .await
         .map_err(|e| internal(&e))?
