@@ -351,6 +351,46 @@ async fn a_replayed_refresh_token_revokes_its_whole_family() {
     );
 }
 
+/// Refresh tokens now lead with their issue time (`oidc::refresh::new_token`)
+/// and are stored under a key that does too. One an earlier version issued
+/// (43 random characters, stored under its bare SHA-256) must still rotate
+/// once, and its replay still revokes the family.
+#[tokio::test]
+async fn a_refresh_token_issued_before_tokens_led_with_their_time_still_rotates_once() {
+    let p = Provider::start().await;
+    let tokens = user_tokens(&p, "client", OFFLINE).await;
+    let current = text(&tokens, "refresh_token");
+    assert_eq!(current.len(), 55, "issue time, then 43 random characters");
+    let (_, claims) = jwt_parts(text(&tokens, "access_token"));
+    let family_id = claims["fid"].as_str().unwrap().parse().unwrap();
+    // An earlier version rotated the current token and handed out `earlier`.
+    let earlier = gatehouse::security::random_token(32);
+    let rotation = gatehouse::db::refresh_tokens::Rotation {
+        old_hash: gatehouse::oidc::refresh::hash(current),
+        new_hash: gatehouse::security::sha256_b64url(earlier.as_bytes()),
+        family_id,
+        at: p.app.clock.unix(),
+    };
+    gatehouse::db::refresh_tokens::record_rotations(&p.app.state.db, &[rotation])
+        .await
+        .unwrap();
+
+    let (status, body) = refresh(&p, "client", &earlier, None).await;
+    assert_eq!(status, 200, "{body}");
+    let next = text(&body, "refresh_token").to_owned();
+    assert_eq!(next.len(), 55, "its successor has the new form");
+    assert_eq!(
+        refresh_error(&p, "client", &earlier, None).await,
+        "invalid_grant",
+        "spent"
+    );
+    assert_eq!(
+        refresh_error(&p, "client", &next, None).await,
+        "invalid_grant",
+        "the replay revoked the family"
+    );
+}
+
 #[tokio::test]
 async fn refresh_can_narrow_the_scope_but_not_widen_it() {
     let p = Provider::start().await;
