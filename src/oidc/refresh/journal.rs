@@ -8,9 +8,9 @@
 //! lingers a moment ([`LINGER`]), so under load one transaction carries
 //! hundreds, which is what makes a rotation cheap. Measured on the 2-core
 //! benchmark machine, 32 chains rotating: without the pause the writer took
-//! ~120 rotations a transaction, and ~25 once time-ordered token keys
-//! ([`super::new_token`]) made each transaction quicker; with it, ~330, and
-//! a rotation costs a quarter less CPU than without either.
+//! ~115–175 rotations a transaction, and ~25 once time-ordered token keys
+//! ([`super::new_token`]) made each transaction quicker; with it, ~320–350,
+//! and a rotation costs a quarter less CPU than without either.
 //!
 //! Once a batch is in the database, the store forgets its spent markers (the
 //! database recognises a replay from then on), so the store holds markers
