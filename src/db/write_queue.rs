@@ -42,6 +42,12 @@ impl<T> WriteQueue<T> {
         self.sender.send(item).await.map_err(|unsent| unsent.0)
     }
 
+    /// Whether nothing waits in the queue (a batch the writer has taken
+    /// may still be on its way).
+    pub fn is_empty(&self) -> bool {
+        self.sender.capacity() == self.sender.max_capacity()
+    }
+
     /// The writer: hands `write` batches of at most `max` items, each
     /// whatever queued up while the previous one was written, until `stop`
     /// completes; then the rest. Runs once per queue (later calls return at
