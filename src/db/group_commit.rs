@@ -214,6 +214,24 @@ mod tests {
             .unzip()
     }
 
+    /// Runs `group`'s writer until the returned sender is used.
+    async fn start_writer(
+        group: &Arc<GroupCommit>,
+        db: &Db,
+    ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (group, db) = (Arc::clone(group), db.clone());
+        let writer = tokio::spawn(async move {
+            group
+                .run(db, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        tokio::task::yield_now().await;
+        (stop, writer)
+    }
+
     async fn kinds(db: &Db) -> Vec<String> {
         let mut kinds: Vec<String> = find_audit_events(db, None, 100)
             .await
@@ -294,18 +312,7 @@ mod tests {
         group.write(db, family(user_id, "alone")).await.unwrap();
         assert!(has_token(db, "alone").await);
 
-        let (stop, stopped) = oneshot::channel::<()>();
-        let writer = {
-            let (group, db) = (Arc::clone(&group), db.clone());
-            tokio::spawn(async move {
-                group
-                    .run(db, async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            })
-        };
-        tokio::task::yield_now().await;
+        let (stop, writer) = start_writer(&group, db).await;
         let requests: Vec<_> = (0..20)
             .map(|i| {
                 let (group, db) = (Arc::clone(&group), db.clone());
@@ -334,18 +341,7 @@ mod tests {
 
     async fn the_writer_never_commits_while_someone_else_does(db: &Db) {
         let group = Arc::new(GroupCommit::default());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let writer = {
-            let (group, db) = (Arc::clone(&group), db.clone());
-            tokio::spawn(async move {
-                group
-                    .run(db, async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            })
-        };
-        tokio::task::yield_now().await;
+        let (stop, writer) = start_writer(&group, db).await;
 
         // Someone commits: a write goes to the writer, which waits its turn.
         let committing = group.committing.lock().await;
