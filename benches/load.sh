@@ -30,7 +30,8 @@
 #     credentials and signs one fresh ES256 token, the least any provider
 #     issuing ES256 JWTs can spend per token request here.
 #
-# Settings (environment): DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
+# Settings (environment): FEATURES (unset; cargo features of the measured
+# build, e.g. `jemalloc`), DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
 # FLOW_CONCURRENCY (concurrent code flows and refresh chains; CONNECTIONS),
 # PROFILE_DIR (unset; when set, `perf record` samples the server during each
 # run and a flat profile per run lands there — the sampling perturbs the
@@ -42,6 +43,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 FLOW_CONCURRENCY=${FLOW_CONCURRENCY:-$CONNECTIONS}
 PROFILE_DIR=${PROFILE_DIR:-}
+FEATURES=${FEATURES:-}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export WRK_LUA_DIR="$ROOT/benches/wrk"
@@ -66,7 +68,7 @@ command -v curl >/dev/null || die "curl is missing"
 
 say "building (release)…"
 build_log=$(cd "$ROOT" && cargo build --release -p gatehouse --bin gatehouse \
-  --bench load_client --bench bare_axum --message-format=json-render-diagnostics)
+  ${FEATURES:+--features "$FEATURES"} --bench load_client --bench bare_axum --message-format=json-render-diagnostics)
 executable() {
   grep -o "\"executable\":\"[^\"]*/$1[^\"/]*\"" <<<"$build_log" | tail -1 | cut -d'"' -f4
 }
@@ -368,7 +370,7 @@ revision() { # read-only: GIT_OPTIONAL_LOCKS=0 keeps `git status` from touching 
 }
 cat <<EOF
 
-Gatehouse $(revision), $(date -u '+%Y-%m-%d %H:%M UTC'); \
+Gatehouse $(revision)${FEATURES:+ with --features $FEATURES}, $(date -u '+%Y-%m-%d %H:%M UTC'); \
 $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), \
 $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM.
 wrk -t$THREADS -c$CONNECTIONS -d$DURATION on the same machine; $FLOW_CONCURRENCY concurrent refresh chains / code flows.
