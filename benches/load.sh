@@ -23,12 +23,15 @@
 #     before each run through /proc/<pid>/clear_refs);
 #  5. refresh-token rotation and the complete code flow need the previous
 #     answer for the next request: benches/load_client.rs drives them;
-#  6. runs the bare axum baseline (benches/bare_axum.rs) on the discovery and
+#  6. runs the bare axum baseline (benches/bare_axum/) on the discovery and
 #     JWKS bytes Gatehouse served, with the same wrk settings; then the same
-#     inside Gatehouse's router layers, to split the difference; and the
+#     inside Gatehouse's router layers, to split the difference; the
 #     client_credentials floor: a bare handler that checks the Basic
 #     credentials and signs one fresh ES256 token, the least any provider
-#     issuing ES256 JWTs can spend per token request here.
+#     issuing ES256 JWTs can spend per token request here; and the code-flow
+#     floor: the load client's five requests answered from fixed bytes but
+#     for one argon2 verification (Gatehouse's hasher, default cost) and two
+#     ES256 signatures, split like Gatehouse's code flow.
 #
 # Settings (environment): FEATURES (unset; cargo features of the measured
 # build, e.g. `jemalloc`), DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
@@ -284,20 +287,23 @@ CLIENT_BASIC=$(basic gateway "$GATEWAY_SECRET") INTROSPECTED_TOKEN=$OPAQUE_TOKEN
   run_wrk "introspection (opaque)" "$SERVER" introspect.lua "$ISSUER/introspect"
 ACCESS_TOKEN=$(sign_in bench | token_field access_token) run_wrk "userinfo (JWT)" "$SERVER" userinfo.lua "$ISSUER/userinfo"
 
-load_client() { # FLOW NAME [load_client options…]; CLIENT=console by default
+# TARGET and TARGET_PID (the measured Gatehouse by default), CLIENT and
+# SECRET (console) say whom load_client and hash_cpu talk to.
+load_client() { # FLOW NAME [load_client options…]
   local line
-  drain_metrics "$ISSUER/"
-  profile_start "$SERVER" "$2"
-  line=$("$LOAD_CLIENT" "$1" "${@:3}" --issuer "$ISSUER" --client-id "${CLIENT:-console}" --client-secret "$CONSOLE_SECRET" \
-    --redirect-uri "$REDIRECT_URI" --user-prefix "${USERS:-load}" --password "$PASSWORD" \
-    --concurrency "$FLOW_CONCURRENCY" --seconds "${DURATION%s}" --pid "$SERVER" --clock-ticks "$CLK_TCK" | grep '^RESULT')
+  drain_metrics "${TARGET:-$ISSUER}/"
+  profile_start "${TARGET_PID:-$SERVER}" "$2"
+  line=$("$LOAD_CLIENT" "$1" "${@:3}" --issuer "${TARGET:-$ISSUER}" --client-id "${CLIENT:-console}" \
+    --client-secret "${SECRET:-$CONSOLE_SECRET}" --redirect-uri "$REDIRECT_URI" --user-prefix "${USERS:-load}" \
+    --password "$PASSWORD" --concurrency "$FLOW_CONCURRENCY" --seconds "${DURATION%s}" \
+    --pid "${TARGET_PID:-$SERVER}" --clock-ticks "$CLK_TCK" | grep '^RESULT')
   profile_stop
   row "$2" "$line"
   LAST_LINE=$line
 }
 # The server's password-hash CPU so far, from its metrics: "SECONDS COUNT".
 hash_cpu() {
-  curl -fsS "$ISSUER/metrics" | awk '$1 == "password_hash_cpu_seconds_sum" { s = $2 }
+  curl -fsS "${TARGET:-$ISSUER}/metrics" | awk '$1 == "password_hash_cpu_seconds_sum" { s = $2 }
     $1 == "password_hash_cpu_seconds_count" { c = $2 } END { printf "%s %s", s + 0, c + 0 }'
 }
 load_client refresh "refresh with rotation (RS256 ID token)" --sign-in-url "$SIGN_IN_URL"
@@ -353,8 +359,22 @@ baseline() { # LABEL [--gatehouse-layers]
   fi
   kill "$pid"
 }
+# Its own instance: the floor hashes the password when it starts, and the
+# 19 MiB of argon2 memory would count in the rows above.
+flow_floor() { # LABEL
+  local port pid
+  port=$(free_port)
+  "$BARE_AXUM" serve --listen "127.0.0.1:$port" --route "/jwks.json=$WORK/jwks.json" --token-floor "$FLOOR_BASIC" \
+    --flow-floor "$REDIRECT_URI" --flow-password "$PASSWORD" &
+  pid=$!
+  PIDS+=("$pid")
+  wait_for "http://127.0.0.1:$port/jwks.json"
+  TARGET="http://127.0.0.1:$port" TARGET_PID=$pid CLIENT=cc-client SECRET=$CC_SECRET code_flow "$1"
+  kill "$pid"
+}
 FLOOR_BASIC=$(basic cc-client "$CC_SECRET")
 baseline "bare axum"
+flow_floor "bare axum, code-flow floor (five requests, one argon2 verification, two ES256 signatures)"
 baseline "bare axum + Gatehouse's stateless layers" --gatehouse-layers
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 

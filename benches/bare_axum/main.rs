@@ -19,6 +19,10 @@
 //! logging: what that costs under the same load is the floor under which no
 //! implementation signing ES256 JWTs can go on this machine.
 //!
+//! With `--flow-floor REDIRECT_URI --flow-password PASSWORD` as well, it
+//! answers the whole code flow the load client walks, the same way: see
+//! [`flow_floor`].
+//!
 //! Without a sub-command (as `cargo test --all-targets` runs it) it checks
 //! itself on a free port, both ways, and the floor's token.
 
@@ -40,6 +44,10 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
 
+mod flow_floor;
+
+use flow_floor::FlowFloor;
+
 #[derive(clap::Parser)]
 enum Cli {
     /// Serve fixed documents until interrupted.
@@ -58,6 +66,14 @@ enum Cli {
         /// freshly signed ES256 token for a request with these credentials.
         #[arg(long)]
         token_floor: Option<String>,
+        /// Also answer the hosted login and the code's token request, with
+        /// codes sent to this redirect URI (needs `--token-floor`, whose
+        /// credentials the token request must carry).
+        #[arg(long, requires_all = ["token_floor", "flow_password"])]
+        flow_floor: Option<String>,
+        /// The password the code-flow floor's sign-ins must give.
+        #[arg(long, requires = "flow_floor")]
+        flow_password: Option<String>,
     },
 }
 
@@ -82,6 +98,10 @@ fn router(routes: Vec<(String, Bytes)>) -> Router {
         })
 }
 
+/// The JOSE headers of the floors' tokens.
+const ACCESS_TOKEN_HEADER: &[u8] = br#"{"alg":"ES256","typ":"at+jwt","kid":"floor"}"#;
+const ID_TOKEN_HEADER: &[u8] = br#"{"alg":"ES256","typ":"JWT","kid":"floor"}"#;
+
 /// The `client_credentials` floor: an ES256 key and the one `Authorization`
 /// header it answers.
 struct Floor {
@@ -104,7 +124,7 @@ impl Floor {
         })
     }
 
-    /// A compact ES256 JWT with a fresh `jti` and times.
+    /// A compact ES256 access token with a fresh `jti` and times.
     fn sign(&self) -> Result<String, ring::error::Unspecified> {
         let now = gatehouse::clock::Clock::unix(&gatehouse::clock::SystemClock);
         let mut jti = [0u8; 16];
@@ -119,8 +139,17 @@ impl Floor {
             "exp": now + 300,
             "jti": URL_SAFE_NO_PAD.encode(jti),
         });
-        let mut token = String::with_capacity(400);
-        token.push_str(&URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256","typ":"at+jwt","kid":"floor"}"#));
+        self.sign_jwt(ACCESS_TOKEN_HEADER, &claims)
+    }
+
+    /// The compact ES256 JWS of `claims` under `header`.
+    fn sign_jwt(
+        &self,
+        header: &[u8],
+        claims: &serde_json::Value,
+    ) -> Result<String, ring::error::Unspecified> {
+        let mut token = String::with_capacity(600);
+        URL_SAFE_NO_PAD.encode_string(header, &mut token);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut token);
         let signature = self.key.sign(&self.rng, token.as_bytes())?;
@@ -129,13 +158,16 @@ impl Floor {
         Ok(token)
     }
 
-    fn answer(&self, headers: &HeaderMap, body: &[u8]) -> Response {
-        let authorised = headers
+    /// Whether the request carries the floor's Basic credentials.
+    fn authorised(&self, headers: &HeaderMap) -> bool {
+        headers
             .get(header::AUTHORIZATION)
-            .is_some_and(|v| bool::from(v.as_bytes().ct_eq(self.authorization.as_bytes())));
-        let grant = url::form_urlencoded::parse(body)
-            .any(|(k, v)| k == "grant_type" && v == "client_credentials");
-        if !authorised || !grant {
+            .is_some_and(|v| bool::from(v.as_bytes().ct_eq(self.authorization.as_bytes())))
+    }
+
+    /// `POST /token` with `grant_type=client_credentials`.
+    fn answer(&self, headers: &HeaderMap) -> Response {
+        if !self.authorised(headers) {
             return (StatusCode::BAD_REQUEST, "refused").into_response();
         }
         let Ok(token) = self.sign() else {
@@ -157,15 +189,31 @@ impl Floor {
     }
 }
 
-fn with_floor(router: Router, floor: Option<Arc<Floor>>) -> Router {
+/// `POST /token` for the floors given: `client_credentials`, and
+/// `authorization_code` with the code-flow floor.
+fn with_floor(router: Router, floor: Option<Arc<Floor>>, flow: Option<Arc<FlowFloor>>) -> Router {
     let Some(floor) = floor else {
         return router;
+    };
+    let router = match &flow {
+        Some(flow) => flow_floor::routes(router, flow),
+        None => router,
     };
     router.route(
         "/token",
         post(move |headers: HeaderMap, body: Bytes| {
             let floor = Arc::clone(&floor);
-            async move { floor.answer(&headers, &body) }
+            let flow = flow.clone();
+            async move {
+                let grant = url::form_urlencoded::parse(&body)
+                    .find(|(k, _)| k == "grant_type")
+                    .map(|(_, v)| v.into_owned());
+                match (grant.as_deref(), flow) {
+                    (Some("client_credentials"), _) => floor.answer(&headers),
+                    (Some("authorization_code"), Some(flow)) => flow.token(&headers, &body),
+                    _ => (StatusCode::BAD_REQUEST, "refused").into_response(),
+                }
+            }
         }),
     )
 }
@@ -186,10 +234,17 @@ async fn serve(
     routes: Vec<(String, PathBuf)>,
     gatehouse_layers: bool,
     token_floor: Option<String>,
+    flow_floor: Option<(String, String)>,
 ) -> Result<(), String> {
     let floor = token_floor
         .map(|basic| Floor::new(&basic).map(Arc::new))
         .transpose()?;
+    let flow = match (&floor, flow_floor) {
+        (Some(floor), Some((redirect_uri, password))) => Some(Arc::new(
+            FlowFloor::with_default_cost(Arc::clone(floor), redirect_uri, &password).await?,
+        )),
+        _ => None,
+    };
     let mut bodies = Vec::with_capacity(routes.len());
     for (path, file) in routes {
         let bytes = tokio::fs::read(&file)
@@ -200,7 +255,7 @@ async fn serve(
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| format!("listen on {listen}: {e}"))?;
-    let app = with_floor(router(bodies), floor);
+    let app = with_floor(router(bodies), floor, flow);
     let app = if gatehouse_layers {
         with_gatehouse_layers(app)
     } else {
@@ -275,7 +330,7 @@ async fn floor_self_test() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = with_floor(Router::new(), Some(floor));
+    let app = with_floor(Router::new(), Some(floor), None);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
     let request = |authorization: String| {
@@ -338,14 +393,24 @@ fn main() -> ExitCode {
             routes,
             gatehouse_layers,
             token_floor,
+            flow_floor,
+            flow_password,
         } = Cli::parse();
-        runtime.block_on(serve(listen, routes, gatehouse_layers, token_floor))
+        let flow_floor = flow_floor.zip(flow_password);
+        runtime.block_on(serve(
+            listen,
+            routes,
+            gatehouse_layers,
+            token_floor,
+            flow_floor,
+        ))
     } else {
         println!("bare_axum: self-test (run `bare_axum serve --help` to serve)");
         runtime
             .block_on(self_test(false))
             .and_then(|()| runtime.block_on(self_test(true)))
             .and_then(|()| runtime.block_on(floor_self_test()))
+            .and_then(|()| runtime.block_on(flow_floor::self_test()))
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
