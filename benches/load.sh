@@ -20,7 +20,8 @@
 #     (wrk --latency, via benches/wrk/*.lua), the server's CPU time per
 #     request (utime+stime from /proc/<pid>/stat: wrk shares the cores, so
 #     wall time says little) and its peak RSS during the run (VmHWM, reset
-#     before each run through /proc/<pid>/clear_refs);
+#     before each run through /proc/<pid>/clear_refs); then discovery and
+#     JWKS again, in runs alternating with the bare handler (step 6);
 #  5. refresh-token rotation and the complete code flow need the previous
 #     answer for the next request: benches/load_client.rs drives them;
 #  6. runs the bare axum baseline (benches/bare_axum/) on the discovery and
@@ -36,6 +37,7 @@
 # Settings (environment): FEATURES (unset; cargo features of the measured
 # build, e.g. `jemalloc`), DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
 # FLOW_CONCURRENCY (concurrent code flows and refresh chains; CONNECTIONS),
+# PAIRS (3; alternating runs of discovery and JWKS against the bare handler),
 # PROFILE_DIR (unset; when set, `perf record` samples the server during each
 # run and a flat profile per run lands there — the sampling perturbs the
 # figures, so keep profiled and measured runs apart).
@@ -45,6 +47,7 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 FLOW_CONCURRENCY=${FLOW_CONCURRENCY:-$CONNECTIONS}
+PAIRS=${PAIRS:-3}
 PROFILE_DIR=${PROFILE_DIR:-}
 FEATURES=${FEATURES:-}
 
@@ -282,6 +285,45 @@ say "measuring: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $FLOW_CONCURRENCY con
 
 run_wrk "discovery" "$SERVER" get.lua "$ISSUER/.well-known/openid-configuration"
 run_wrk "JWKS" "$SERVER" get.lua "$ISSUER/jwks.json"
+
+# Discovery and JWKS against the bare handler in alternating runs of the
+# same minutes: the VM's speed drifts by 10-40 % within an hour, more than
+# the 20 % the comparison allows, so single runs minutes apart compare the
+# hours as much as the servers. The median of the pairs' ratios counts.
+wrk_cpu() { # PID URL: the server's CPU µs per request of one wrk run
+  local before after line requests
+  drain_metrics "$2"
+  before=$(cpu_ticks "$1")
+  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WRK_LUA_DIR/get.lua" "$2" | grep '^RESULT')
+  after=$(cpu_ticks "$1")
+  requests=$(field requests "$line")
+  [ "${requests:-0}" -gt 0 ] || die "$2: wrk completed no request"
+  awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'
+}
+PAIR_SUMMARIES=()
+paired() { # NAME GATEHOUSE_URL BARE_URL
+  local ours bare median all_ours=() all_bare=() ratios=()
+  for _ in $(seq "$PAIRS"); do
+    ours=$(wrk_cpu "$SERVER" "$2")
+    bare=$(wrk_cpu "$BARE_PID" "$3")
+    all_ours+=("$ours"); all_bare+=("$bare")
+    ratios+=("$(awk -v a="$ours" -v b="$bare" 'BEGIN { printf "%+.0f", (a / b - 1) * 100 }')")
+  done
+  median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }')
+  PAIR_SUMMARIES+=("$1 against the bare handler, $PAIRS alternating pairs: Gatehouse ${all_ours[*]} µs, bare ${all_bare[*]} µs per request (${ratios[*]} %); the median pair $median %.")
+  say "${PAIR_SUMMARIES[-1]}"
+}
+curl -fsS -o "$WORK/discovery.json" "$ISSUER/.well-known/openid-configuration"
+curl -fsS -o "$WORK/jwks.json" "$ISSUER/jwks.json"
+BARE_PORT=$(free_port)
+"$BARE_AXUM" serve --listen "127.0.0.1:$BARE_PORT" \
+  --route "/.well-known/openid-configuration=$WORK/discovery.json" --route "/jwks.json=$WORK/jwks.json" &
+BARE_PID=$!
+PIDS+=("$BARE_PID")
+wait_for "http://127.0.0.1:$BARE_PORT/jwks.json"
+paired discovery "$ISSUER/.well-known/openid-configuration" "http://127.0.0.1:$BARE_PORT/.well-known/openid-configuration"
+paired JWKS "$ISSUER/jwks.json" "http://127.0.0.1:$BARE_PORT/jwks.json"
+kill "$BARE_PID"
 CLIENT_BASIC=$(basic cc-client "$CC_SECRET") run_wrk "client_credentials (JWT)" "$SERVER" client_credentials.lua "$ISSUER/token"
 CLIENT_BASIC=$(basic gateway "$GATEWAY_SECRET") INTROSPECTED_TOKEN=$OPAQUE_TOKEN \
   run_wrk "introspection (opaque)" "$SERVER" introspect.lua "$ISSUER/introspect"
@@ -340,8 +382,6 @@ idle_wait=$((HELPER_LAST_USE + ${DURATION%s} + HELPER_IDLE_AFTER - SECONDS))
 HELPER_IDLE_RSS=$(rss_kib "$HELPER" VmRSS)
 
 # --- 6. the bare baseline ------------------------------------------------------
-curl -fsS -o "$WORK/discovery.json" "$ISSUER/.well-known/openid-configuration"
-curl -fsS -o "$WORK/jwks.json" "$ISSUER/jwks.json"
 kill "$SERVER" "$HELPER"
 baseline() { # LABEL [--gatehouse-layers]
   local port pid
@@ -403,6 +443,8 @@ printf '%s\n' "${ROWS[@]}"
 cat <<EOF
 
 $(printf '%s\n' "${FLOW_SPLITS[@]}")
+
+$(printf '%s\n' "${PAIR_SUMMARIES[@]}")
 
 Gatehouse RSS: $(mib "$STARTUP_RSS") right after start-up (an instance started on stored keys), \
 idle $(mib "$IDLE_RSS") after one request of each kind (the curl checks, among them an RS256 ID token), \
