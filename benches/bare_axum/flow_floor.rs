@@ -29,7 +29,6 @@ use gatehouse::config::PasswordConfig;
 use gatehouse::domain::SecretString;
 use gatehouse::ops::Metrics;
 use gatehouse::security::{HashParams, PasswordHasher};
-use rand::RngExt as _;
 
 use super::Floor;
 
@@ -163,9 +162,7 @@ impl FlowFloor {
 /// 128 random bits, base64url: a transaction id, CSRF token, code or
 /// refresh token as the floor hands them out.
 fn random() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    gatehouse::security::random_token(16)
 }
 
 /// The login's four routes and `/metrics` (the token route is shared with
