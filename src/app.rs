@@ -12,7 +12,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::keys::{KeyRing, KeySettings};
-use crate::security::password_hash::{HashParams, PasswordHasher};
+use crate::security::password_hash::PasswordHasher;
 use crate::store::SharedStore;
 
 /// Everything a request handler may need: one `Arc`, so handing it to a
@@ -94,14 +94,9 @@ impl AppState {
         let store = crate::store::connect(&config.store.url, clock.clone()).await?;
         let keys = KeyRing::load(&db, clock.clone(), key_settings(&config)?).await?;
         crate::oidc::sync_declared_clients(&db, clock.as_ref(), &config.clients).await?;
-        let p = &config.password;
         let passwords = PasswordHasher::new(
-            HashParams {
-                memory_kib: p.memory_kib,
-                iterations: p.iterations,
-                parallelism: p.parallelism,
-            },
-            p.concurrent_hashes(),
+            config.password.hash_params(),
+            config.password.concurrent_hashes(),
         )
         .map_err(|e| StartError::Passwords(e.to_string()))?;
         let mailer = crate::notify::from_config(&config, clock.clone())?;

@@ -77,12 +77,7 @@ impl FlowFloor {
         redirect_uri: String,
         password: &str,
     ) -> Result<Self, String> {
-        let defaults = PasswordConfig::default();
-        let params = HashParams {
-            memory_kib: defaults.memory_kib,
-            iterations: defaults.iterations,
-            parallelism: defaults.parallelism,
-        };
+        let params = PasswordConfig::default().hash_params();
         Self::new(signer, redirect_uri, password, params).await
     }
 
@@ -141,21 +136,13 @@ impl FlowFloor {
         ) else {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };
-        let body = serde_json::json!({
+        super::token_response(&serde_json::json!({
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": 300,
             "id_token": id_token,
             "refresh_token": random(),
-        });
-        (
-            [
-                (header::CONTENT_TYPE, "application/json"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            body.to_string(),
-        )
-            .into_response()
+        }))
     }
 }
 

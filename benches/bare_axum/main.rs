@@ -39,7 +39,6 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::Parser as _;
-use rand::RngExt as _;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
@@ -127,8 +126,6 @@ impl Floor {
     /// A compact ES256 access token with a fresh `jti` and times.
     fn sign(&self) -> Result<String, ring::error::Unspecified> {
         let now = gatehouse::clock::Clock::unix(&gatehouse::clock::SystemClock);
-        let mut jti = [0u8; 16];
-        rand::rng().fill(&mut jti);
         let claims = serde_json::json!({
             "iss": "http://127.0.0.1",
             "sub": "cc-client",
@@ -137,7 +134,7 @@ impl Floor {
             "scope": "",
             "iat": now,
             "exp": now + 300,
-            "jti": URL_SAFE_NO_PAD.encode(jti),
+            "jti": gatehouse::security::random_token(16),
         });
         self.sign_jwt(ACCESS_TOKEN_HEADER, &claims)
     }
@@ -173,20 +170,24 @@ impl Floor {
         let Ok(token) = self.sign() else {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };
-        let body = serde_json::json!({
+        token_response(&serde_json::json!({
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": 300,
-        });
-        (
-            [
-                (header::CONTENT_TYPE, "application/json"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            body.to_string(),
-        )
-            .into_response()
+        }))
     }
+}
+
+/// A token endpoint's 200 answer (RFC 6749 §5.1: JSON, not cached).
+fn token_response(body: &serde_json::Value) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// `POST /token` for the floors given: `client_credentials`, and

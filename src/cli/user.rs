@@ -9,7 +9,7 @@ use crate::db::Db;
 use crate::db::users::{Authentication, NewUser};
 use crate::domain::{EmailAddress, PhoneNumber, SecretString, Username};
 use crate::notify::Delivery;
-use crate::security::password_hash::{HashParams, PasswordHasher};
+use crate::security::password_hash::PasswordHasher;
 use crate::security::password_policy::check_password;
 
 /// Roles an operator may grant.
@@ -258,16 +258,8 @@ async fn create(input: CreateUser, config: &Config, db: &Db, out: &Output) -> Re
     let hash = match &input.password {
         Some(password) => {
             check_password(password.expose()).map_err(|e| bad("--password", &e))?;
-            let p = &config.password;
-            let hasher = PasswordHasher::new(
-                HashParams {
-                    memory_kib: p.memory_kib,
-                    iterations: p.iterations,
-                    parallelism: p.parallelism,
-                },
-                1,
-            )
-            .map_err(|e| CliError::Invalid(e.to_string()))?;
+            let hasher = PasswordHasher::new(config.password.hash_params(), 1)
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
             Some(
                 hasher
                     .hash(password)

@@ -125,6 +125,15 @@ pub struct PasswordConfig {
 }
 
 impl PasswordConfig {
+    /// The argon2id cost these settings ask for.
+    pub fn hash_params(&self) -> crate::security::HashParams {
+        crate::security::HashParams {
+            memory_kib: self.memory_kib,
+            iterations: self.iterations,
+            parallelism: self.parallelism,
+        }
+    }
+
     /// How many hashes may run at once. By default half the cores, at least
     /// one: a hash keeps a core busy from start to end, so the other half
     /// always serves tokens, whatever a login storm does, and memory stays
@@ -340,6 +349,25 @@ mod tests {
         assert_eq!(password.concurrent_hashes(), (cores / 2).max(1));
         password.max_concurrent_hashes = 3;
         assert_eq!(password.concurrent_hashes(), 3);
+    }
+
+    #[test]
+    fn the_hash_cost_is_the_configured_one_and_the_design_default_unset() {
+        assert_eq!(
+            PasswordConfig::default().hash_params(),
+            crate::security::HashParams::default()
+        );
+        let password = PasswordConfig {
+            memory_kib: 8,
+            iterations: 3,
+            parallelism: 2,
+            max_concurrent_hashes: 0,
+        };
+        let params = password.hash_params();
+        assert_eq!(
+            (params.memory_kib, params.iterations, params.parallelism),
+            (8, 3, 2)
+        );
     }
 
     use super::*;
