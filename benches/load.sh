@@ -93,10 +93,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A port nothing listens on, below the kernel's ephemeral range: a port in
+# that range may be the local end of one of wrk's or the load client's
+# connections, which nothing can then listen on (a run once died so).
+EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$EPHEMERAL_LOW" -gt 11024 ] || EPHEMERAL_LOW=32768
 free_port() {
   local port
   for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((EPHEMERAL_LOW - 1 - RANDOM % 10000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
   die "no free port found"
@@ -159,20 +164,39 @@ row() { # NAME RESULT-LINE [SERVER_CPU_US PEAK_KIB] (the last two when the load 
   say "${ROWS[-1]}"
 }
 
+# One wrk run against the server PID: its RESULT line in WRK_LINE and the
+# server's CPU µs per request in WRK_CPU_US.
+wrk_measure() { # PID SCRIPT URL [wrk args…]
+  local pid=$1 script=$2 url=$3; shift 3
+  local before after requests
+  before=$(cpu_ticks "$pid")
+  WRK_LINE=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WRK_LUA_DIR/$script" "$@" "$url" | grep '^RESULT')
+  after=$(cpu_ticks "$pid")
+  requests=$(field requests "$WRK_LINE")
+  [ "${requests:-0}" -gt 0 ] || die "$url: wrk completed no request"
+  WRK_CPU_US=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+}
+
 run_wrk() { # NAME PID SCRIPT URL [wrk args…]
-  local name=$1 pid=$2 script=$3 url=$4; shift 4
-  local before after line requests
-  drain_metrics "$url"
+  local name=$1 pid=$2
+  drain_metrics "$4"
   profile_start "$pid" "$name"
   reset_peak "$pid"
-  before=$(cpu_ticks "$pid")
-  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WRK_LUA_DIR/$script" "$@" "$url" | grep '^RESULT')
-  after=$(cpu_ticks "$pid")
+  wrk_measure "${@:2}"
   profile_stop
-  requests=$(field requests "$line")
-  [ "${requests:-0}" -gt 0 ] || die "$name: wrk completed no request"
-  row "$name" "$line" "$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')" \
-    "$(rss_kib "$pid" VmHWM)"
+  row "$name" "$WRK_LINE" "$WRK_CPU_US" "$(rss_kib "$pid" VmHWM)"
+}
+
+# Starts `bare_axum serve` on a free port with the JWKS Gatehouse served and
+# ARGS; sets BARE_URL and BARE_PID.
+start_bare() { # [bare_axum serve options…]
+  local port
+  port=$(free_port)
+  "$BARE_AXUM" serve --listen "127.0.0.1:$port" --route "/jwks.json=$WORK/jwks.json" "$@" &
+  BARE_PID=$!
+  PIDS+=("$BARE_PID")
+  BARE_URL="http://127.0.0.1:$port"
+  wait_for "$BARE_URL/jwks.json"
 }
 
 # --- 2. seed and start ------------------------------------------------------
@@ -290,22 +314,15 @@ run_wrk "JWKS" "$SERVER" get.lua "$ISSUER/jwks.json"
 # same minutes: the VM's speed drifts by 10-40 % within an hour, more than
 # the 20 % the comparison allows, so single runs minutes apart compare the
 # hours as much as the servers. The median of the pairs' ratios counts.
-wrk_cpu() { # PID URL: the server's CPU µs per request of one wrk run
-  local before after line requests
-  drain_metrics "$2"
-  before=$(cpu_ticks "$1")
-  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WRK_LUA_DIR/get.lua" "$2" | grep '^RESULT')
-  after=$(cpu_ticks "$1")
-  requests=$(field requests "$line")
-  [ "${requests:-0}" -gt 0 ] || die "$2: wrk completed no request"
-  awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'
-}
 PAIR_SUMMARIES=()
 paired() { # NAME GATEHOUSE_URL BARE_URL
   local ours bare median all_ours=() all_bare=() ratios=()
   for _ in $(seq "$PAIRS"); do
-    ours=$(wrk_cpu "$SERVER" "$2")
-    bare=$(wrk_cpu "$BARE_PID" "$3")
+    drain_metrics "$2"
+    wrk_measure "$SERVER" get.lua "$2"
+    ours=$WRK_CPU_US
+    wrk_measure "$BARE_PID" get.lua "$3"
+    bare=$WRK_CPU_US
     all_ours+=("$ours"); all_bare+=("$bare")
     ratios+=("$(awk -v a="$ours" -v b="$bare" 'BEGIN { printf "%+.0f", (a / b - 1) * 100 }')")
   done
@@ -315,14 +332,9 @@ paired() { # NAME GATEHOUSE_URL BARE_URL
 }
 curl -fsS -o "$WORK/discovery.json" "$ISSUER/.well-known/openid-configuration"
 curl -fsS -o "$WORK/jwks.json" "$ISSUER/jwks.json"
-BARE_PORT=$(free_port)
-"$BARE_AXUM" serve --listen "127.0.0.1:$BARE_PORT" \
-  --route "/.well-known/openid-configuration=$WORK/discovery.json" --route "/jwks.json=$WORK/jwks.json" &
-BARE_PID=$!
-PIDS+=("$BARE_PID")
-wait_for "http://127.0.0.1:$BARE_PORT/jwks.json"
-paired discovery "$ISSUER/.well-known/openid-configuration" "http://127.0.0.1:$BARE_PORT/.well-known/openid-configuration"
-paired JWKS "$ISSUER/jwks.json" "http://127.0.0.1:$BARE_PORT/jwks.json"
+start_bare --route "/.well-known/openid-configuration=$WORK/discovery.json"
+paired discovery "$ISSUER/.well-known/openid-configuration" "$BARE_URL/.well-known/openid-configuration"
+paired JWKS "$ISSUER/jwks.json" "$BARE_URL/jwks.json"
 kill "$BARE_PID"
 CLIENT_BASIC=$(basic cc-client "$CC_SECRET") run_wrk "client_credentials (JWT)" "$SERVER" client_credentials.lua "$ISSUER/token"
 CLIENT_BASIC=$(basic gateway "$GATEWAY_SECRET") INTROSPECTED_TOKEN=$OPAQUE_TOKEN \
@@ -384,33 +396,21 @@ HELPER_IDLE_RSS=$(rss_kib "$HELPER" VmRSS)
 # --- 6. the bare baseline ------------------------------------------------------
 kill "$SERVER" "$HELPER"
 baseline() { # LABEL [--gatehouse-layers]
-  local port pid
-  port=$(free_port)
-  "$BARE_AXUM" serve --listen "127.0.0.1:$port" "${@:2}" --token-floor "$FLOOR_BASIC" \
-    --route "/.well-known/openid-configuration=$WORK/discovery.json" --route "/jwks.json=$WORK/jwks.json" &
-  pid=$!
-  PIDS+=("$pid")
-  wait_for "http://127.0.0.1:$port/jwks.json"
-  run_wrk "$1, discovery bytes" "$pid" get.lua "http://127.0.0.1:$port/.well-known/openid-configuration"
-  run_wrk "$1, JWKS bytes" "$pid" get.lua "http://127.0.0.1:$port/jwks.json"
+  start_bare --route "/.well-known/openid-configuration=$WORK/discovery.json" --token-floor "$FLOOR_BASIC" "${@:2}"
+  run_wrk "$1, discovery bytes" "$BARE_PID" get.lua "$BARE_URL/.well-known/openid-configuration"
+  run_wrk "$1, JWKS bytes" "$BARE_PID" get.lua "$BARE_URL/jwks.json"
   if [ "$#" -eq 1 ]; then
-    CLIENT_BASIC=$FLOOR_BASIC run_wrk "$1, client_credentials floor (one ES256 signature)" "$pid" \
-      client_credentials.lua "http://127.0.0.1:$port/token"
+    CLIENT_BASIC=$FLOOR_BASIC run_wrk "$1, client_credentials floor (one ES256 signature)" "$BARE_PID" \
+      client_credentials.lua "$BARE_URL/token"
   fi
-  kill "$pid"
+  kill "$BARE_PID"
 }
 # Its own instance: the floor hashes the password when it starts, and the
 # 19 MiB of argon2 memory would count in the rows above.
 flow_floor() { # LABEL
-  local port pid
-  port=$(free_port)
-  "$BARE_AXUM" serve --listen "127.0.0.1:$port" --route "/jwks.json=$WORK/jwks.json" --token-floor "$FLOOR_BASIC" \
-    --flow-floor "$REDIRECT_URI" --flow-password "$PASSWORD" &
-  pid=$!
-  PIDS+=("$pid")
-  wait_for "http://127.0.0.1:$port/jwks.json"
-  TARGET="http://127.0.0.1:$port" TARGET_PID=$pid CLIENT=cc-client SECRET=$CC_SECRET code_flow "$1"
-  kill "$pid"
+  start_bare --token-floor "$FLOOR_BASIC" --flow-floor "$REDIRECT_URI" --flow-password "$PASSWORD"
+  TARGET=$BARE_URL TARGET_PID=$BARE_PID CLIENT=cc-client SECRET=$CC_SECRET code_flow "$1"
+  kill "$BARE_PID"
 }
 FLOOR_BASIC=$(basic cc-client "$CC_SECRET")
 baseline "bare axum"
