@@ -34,8 +34,8 @@
 #     for one argon2 verification (Gatehouse's hasher, default cost) and two
 #     ES256 signatures, split like Gatehouse's code flow.
 #
-# Settings (environment): FEATURES (unset; cargo features of the measured
-# build, e.g. `jemalloc`), DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
+# Settings (environment): BUILD_FLAGS (unset; more `cargo build` options for
+# the measured server, e.g. `--no-default-features` for glibc's malloc), DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
 # FLOW_CONCURRENCY (concurrent code flows and refresh chains; CONNECTIONS),
 # PAIRS (3; alternating runs of discovery and JWKS against the bare handler),
 # PROFILE_DIR (unset; when set, `perf record` samples the server during each
@@ -49,7 +49,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 FLOW_CONCURRENCY=${FLOW_CONCURRENCY:-$CONNECTIONS}
 PAIRS=${PAIRS:-3}
 PROFILE_DIR=${PROFILE_DIR:-}
-FEATURES=${FEATURES:-}
+BUILD_FLAGS=${BUILD_FLAGS:-}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export WRK_LUA_DIR="$ROOT/benches/wrk"
@@ -73,17 +73,33 @@ fi
 command -v curl >/dev/null || die "curl is missing"
 
 say "building (release)…"
-build_log=$(cd "$ROOT" && cargo build --release -p gatehouse --bin gatehouse \
-  ${FEATURES:+--features "$FEATURES"} --bench load_client --bench bare_axum --message-format=json-render-diagnostics)
-executable() {
-  grep -o "\"executable\":\"[^\"]*/$1[^\"/]*\"" <<<"$build_log" | tail -1 | cut -d'"' -f4
+# The server on its own, after the benchmark binaries: built with them, its
+# dependencies get the features of the benchmarks' dev-dependencies too, so
+# it is not the binary `scripts/serve` runs, and its function names differ
+# from those link/symbol-order.txt lays out (see build.rs).
+bench_log=$(cd "$ROOT" && cargo build --release -p gatehouse --bench load_client --bench bare_axum \
+  --message-format=json-render-diagnostics)
+# shellcheck disable=SC2086 # BUILD_FLAGS holds several options
+build_log=$(cd "$ROOT" && cargo build --release -p gatehouse --bin gatehouse $BUILD_FLAGS \
+  --message-format=json-render-diagnostics)
+executable() { # NAME LOG
+  grep -o "\"executable\":\"[^\"]*/$1[^\"/]*\"" <<<"$2" | tail -1 | cut -d'"' -f4
 }
-GATEHOUSE=$(executable gatehouse)
-LOAD_CLIENT=$(executable load_client-)
-BARE_AXUM=$(executable bare_axum-)
+GATEHOUSE=$(executable gatehouse "$build_log")
+LOAD_CLIENT=$(executable load_client- "$bench_log")
+BARE_AXUM=$(executable bare_axum- "$bench_log")
 [ -x "$GATEHOUSE" ] && [ -x "$LOAD_CLIENT" ] && [ -x "$BARE_AXUM" ] || die "build produced no binaries"
+# How many of the functions link/symbol-order.txt lays out first (build.rs)
+# this binary has: few means the list is stale and idle memory larger
+# (scripts/order-symbols rewrites it).
+SYMBOL_ORDER="$(grep -v '^#' "$ROOT/link/symbol-order.txt" | sort -u |
+  comm -12 - <(nm --defined-only "$GATEHOUSE" | awk '{ print $3 }' | sort -u) | wc -l) of \
+$(grep -vc '^#' "$ROOT/link/symbol-order.txt")"
+say "symbol order: the binary has $SYMBOL_ORDER listed functions"
 
 # --- helpers ----------------------------------------------------------------
+# shellcheck source=benches/sign_in.sh
+source "$ROOT/benches/sign_in.sh"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -259,32 +275,8 @@ say "RSS right after start-up: $(mib "$STARTUP_RSS")"
 
 # --- 3. tokens --------------------------------------------------------------
 basic() { printf '%s' "$1:$2" | base64 -w0; }
-token_field() { grep -o "\"$1\":\"[^\"]*\"" | cut -d'"' -f4; }
 client_token() { # CLIENT_ID SECRET
   curl -fsS -u "$1:$2" -d grant_type=client_credentials "$ISSUER/token" | token_field access_token
-}
-
-# The hosted login as a browser walks it, on the helper instance; prints
-# the token response.
-sign_in() { # USERNAME
-  local jar=$WORK/cookies location tx csrf code
-  rm -f "$jar"
-  location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -G "$SIGN_IN_URL/authorize" \
-    --data-urlencode response_type=code --data-urlencode client_id=console \
-    --data-urlencode "redirect_uri=$REDIRECT_URI" \
-    --data-urlencode "scope=openid profile email offline_access" \
-    --data-urlencode state=s1 --data-urlencode nonce=n1)
-  tx=$(grep -o 'tx=[^&]*' <<<"$location" | cut -d= -f2)
-  csrf=$(curl -fsS -c "$jar" -b "$jar" "$location" | grep -o 'name="csrf" value="[^"]*"' | head -1 | cut -d'"' -f4)
-  [ -n "$tx" ] && [ -n "$csrf" ] || die "the login page did not give a tx and a csrf token"
-  curl -fsS -o /dev/null -c "$jar" -b "$jar" "$SIGN_IN_URL/login/username" \
-    -d "tx=$tx" -d "csrf=$csrf" -d "username=$1"
-  location=$(curl -fsS -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$SIGN_IN_URL/login/password" \
-    -d "tx=$tx" -d "csrf=$csrf" -d "username=$1" --data-urlencode "password=$PASSWORD")
-  code=$(grep -o '[?&]code=[^&]*' <<<"$location" | cut -d= -f2)
-  [ -n "$code" ] || die "no code after the password step (Location: $location)"
-  curl -fsS -u "console:$CONSOLE_SECRET" "$SIGN_IN_URL/token" -d grant_type=authorization_code \
-    -d "code=$code" --data-urlencode "redirect_uri=$REDIRECT_URI"
 }
 
 say "checking the flows with curl…"
@@ -292,7 +284,7 @@ say "checking the flows with curl…"
 OPAQUE_TOKEN=$(client_token gateway "$GATEWAY_SECRET")
 curl -fsS -u "gateway:$GATEWAY_SECRET" -d "token=$OPAQUE_TOKEN" "$ISSUER/introspect" | grep -q '"active":true' \
   || die "the opaque token is not active at /introspect"
-tokens=$(sign_in bench)
+tokens=$(sign_in "$SIGN_IN_URL" bench)
 ACCESS_TOKEN=$(token_field access_token <<<"$tokens")
 REFRESH_TOKEN=$(token_field refresh_token <<<"$tokens")
 [ -n "$ACCESS_TOKEN" ] && [ -n "$REFRESH_TOKEN" ] || die "the code flow gave no access or refresh token: $tokens"
@@ -339,7 +331,7 @@ kill "$BARE_PID"
 CLIENT_BASIC=$(basic cc-client "$CC_SECRET") run_wrk "client_credentials (JWT)" "$SERVER" client_credentials.lua "$ISSUER/token"
 CLIENT_BASIC=$(basic gateway "$GATEWAY_SECRET") INTROSPECTED_TOKEN=$OPAQUE_TOKEN \
   run_wrk "introspection (opaque)" "$SERVER" introspect.lua "$ISSUER/introspect"
-ACCESS_TOKEN=$(sign_in bench | token_field access_token) run_wrk "userinfo (JWT)" "$SERVER" userinfo.lua "$ISSUER/userinfo"
+ACCESS_TOKEN=$(sign_in "$SIGN_IN_URL" bench | token_field access_token) run_wrk "userinfo (JWT)" "$SERVER" userinfo.lua "$ISSUER/userinfo"
 
 # TARGET and TARGET_PID (the measured Gatehouse by default), CLIENT and
 # SECRET (console) say whom load_client and hash_cpu talk to.
@@ -430,7 +422,7 @@ revision() { # read-only: GIT_OPTIONAL_LOCKS=0 keeps `git status` from touching 
 }
 cat <<EOF
 
-Gatehouse $(revision)${FEATURES:+ with --features $FEATURES}, $(date -u '+%Y-%m-%d %H:%M UTC'); \
+Gatehouse $(revision)${BUILD_FLAGS:+ built with $BUILD_FLAGS}, $(date -u '+%Y-%m-%d %H:%M UTC'); \
 $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), \
 $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM.
 wrk -t$THREADS -c$CONNECTIONS -d$DURATION on the same machine; $FLOW_CONCURRENCY concurrent refresh chains / code flows.
@@ -449,4 +441,5 @@ $(printf '%s\n' "${PAIR_SUMMARIES[@]}")
 Gatehouse RSS: $(mib "$STARTUP_RSS") right after start-up (an instance started on stored keys), \
 idle $(mib "$IDLE_RSS") after one request of each kind (the curl checks, among them an RS256 ID token), \
 $(mib "$AFTER_RSS") after the runs, peak $(mib "$LIFETIME_PEAK") over its life; the helper, which hashed the password of every sign-in it served, $(mib "$HELPER_IDLE_RSS") idle ${HELPER_IDLE_AFTER} s after its last.
+Symbol order: the binary has $SYMBOL_ORDER functions link/symbol-order.txt lists.
 EOF

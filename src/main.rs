@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use gatehouse::cli::{Cli, Output, run};
 
-/// With `--features jemalloc`, jemalloc serves every Rust allocation:
+/// jemalloc serves every Rust allocation (the default `jemalloc` feature):
 /// glibc's malloc spends a sixth of a sign-in's CPU besides the password
 /// hash (arena locks when a task frees on another thread what it allocated
 /// on one, fast-bin consolidation before each allocation over 1 KiB),
 /// jemalloc a fraction of that. Its settings (.cargo/config.toml) return
 /// freed memory to the system within about a second, from one background
-/// thread, so an idle server shrinks back as it does with glibc; the
-/// default build keeps glibc, which idles ~1.3 MiB smaller.
+/// thread, so an idle server shrinks back as it does with glibc, which
+/// (`--no-default-features`) idles ~1 MiB smaller.
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
