@@ -35,7 +35,8 @@
 #     ES256 signatures, split like Gatehouse's code flow.
 #
 # Settings (environment): BUILD_FLAGS (unset; more `cargo build` options for
-# the measured server, e.g. `--no-default-features` for glibc's malloc), DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
+# the measured server, e.g. `--no-default-features` for glibc's malloc),
+# DURATION (10s; whole seconds), THREADS (2), CONNECTIONS (32),
 # FLOW_CONCURRENCY (concurrent code flows and refresh chains; CONNECTIONS),
 # PAIRS (3; alternating runs of discovery and JWKS against the bare handler),
 # PROFILE_DIR (unset; when set, `perf record` samples the server during each

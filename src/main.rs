@@ -12,7 +12,7 @@ use gatehouse::cli::{Cli, Output, run};
 /// jemalloc a fraction of that. Its settings (.cargo/config.toml) return
 /// freed memory to the system within about a second, from one background
 /// thread, so an idle server shrinks back as it does with glibc, which
-/// (`--no-default-features`) idles ~1 MiB smaller.
+/// (`--no-default-features`) idles up to ~1 MiB smaller.
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
