@@ -25,10 +25,11 @@ fn main() {
     let var = |name: &str| env::var(name).unwrap_or_default();
     let release = var("PROFILE") == "release";
     let lld_by_default = var("TARGET") == "x86_64-unknown-linux-gnu";
+    let rustflags = var("CARGO_ENCODED_RUSTFLAGS");
     let linker_chosen = env::var_os("RUSTC_LINKER").is_some()
         || ["fuse-ld", "linker", "link-self-contained"]
             .iter()
-            .any(|flag| var("CARGO_ENCODED_RUSTFLAGS").contains(flag));
+            .any(|flag| rustflags.contains(flag));
     if !(release && lld_by_default) || linker_chosen {
         return;
     }

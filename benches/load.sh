@@ -55,8 +55,6 @@ BUILD_FLAGS=${BUILD_FLAGS:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export WRK_LUA_DIR="$ROOT/benches/wrk"
 CLK_TCK=$(getconf CLK_TCK)
-PASSWORD='Correct-h0rse'
-REDIRECT_URI='https://console.example.com/callback'
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -73,6 +71,9 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v curl >/dev/null || die "curl is missing"
 
+# shellcheck source=benches/common.sh
+source "$ROOT/benches/common.sh"
+
 say "building (release)…"
 # The server on its own, after the benchmark binaries: built with them, its
 # dependencies get the features of the benchmarks' dev-dependencies too, so
@@ -83,9 +84,6 @@ bench_log=$(cd "$ROOT" && cargo build --release -p gatehouse --bench load_client
 # shellcheck disable=SC2086 # BUILD_FLAGS holds several options
 build_log=$(cd "$ROOT" && cargo build --release -p gatehouse --bin gatehouse $BUILD_FLAGS \
   --message-format=json-render-diagnostics)
-executable() { # NAME LOG
-  grep -o "\"executable\":\"[^\"]*/$1[^\"/]*\"" <<<"$2" | tail -1 | cut -d'"' -f4
-}
 GATEHOUSE=$(executable gatehouse "$build_log")
 LOAD_CLIENT=$(executable load_client- "$bench_log")
 BARE_AXUM=$(executable bare_axum- "$bench_log")
@@ -94,13 +92,11 @@ BARE_AXUM=$(executable bare_axum- "$bench_log")
 # this binary has: few means the list is stale and idle memory larger
 # (scripts/order-symbols rewrites it).
 SYMBOL_ORDER="$(grep -v '^#' "$ROOT/link/symbol-order.txt" | sort -u |
-  comm -12 - <(nm --defined-only "$GATEHOUSE" | awk '{ print $3 }' | sort -u) | wc -l) of \
+  comm -12 - <(defined_functions "$GATEHOUSE" | sort -u) | wc -l) of \
 $(grep -vc '^#' "$ROOT/link/symbol-order.txt")"
 say "symbol order: the binary has $SYMBOL_ORDER listed functions"
 
 # --- helpers ----------------------------------------------------------------
-# shellcheck source=benches/sign_in.sh
-source "$ROOT/benches/sign_in.sh"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -109,28 +105,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# A port nothing listens on, below the kernel's ephemeral range: a port in
-# that range may be the local end of one of wrk's or the load client's
-# connections, which nothing can then listen on (a run once died so).
-EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-[ "$EPHEMERAL_LOW" -gt 11024 ] || EPHEMERAL_LOW=32768
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((EPHEMERAL_LOW - 1 - RANDOM % 10000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  die "no free port found"
-}
-
-wait_for() { # URL
-  for _ in $(seq 100); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return
-    sleep 0.1
-  done
-  die "$1 did not answer"
-}
 
 cpu_ticks() { # PID: utime + stime, fields 14 and 15 (after the parenthesised name)
   local rest
@@ -229,30 +203,8 @@ export GATEHOUSE__SESSION__STARTS_PER_ADDRESS_PER_MINUTE=100000000
 ISSUER=$GATEHOUSE__ISSUER
 cd "$WORK" # no config/gatehouse.toml here: defaults plus the variables above
 
-cli() { "$GATEHOUSE" "$@" >/dev/null; }
 say "seeding ($((2 * FLOW_CONCURRENCY + 1)) users, 4 clients)…"
-cli migrate
-cli user create --username bench --email bench@example.com --password "$PASSWORD"
-for i in $(seq 0 $((FLOW_CONCURRENCY - 1))); do
-  cli user create --username "load$i" --email "load$i@example.com" --password "$PASSWORD"
-  # The same people with their passwords hashed at argon2's least cost
-  # (8 KiB, one pass: ~25 µs), which a hash keeps when verified: a code flow
-  # of theirs shows what the flow costs without 19 MiB of argon2 crowding
-  # the caches and cores.
-  GATEHOUSE__PASSWORD__MEMORY_KIB=8 GATEHOUSE__PASSWORD__ITERATIONS=1 \
-    cli user create --username "light$i" --email "light$i@example.com" --password "$PASSWORD"
-done
-CC_SECRET=cc-client-secret-0123456789abcdefghij
-CONSOLE_SECRET=console-secret-0123456789abcdefghijkl
-GATEWAY_SECRET=gateway-secret-0123456789abcdefghijkl
-cli client create --client-id cc-client --secret "$CC_SECRET" --grant-type client_credentials
-cli client create --client-id console --secret "$CONSOLE_SECRET" --redirect-uri "$REDIRECT_URI" \
-  --grant-type authorization_code refresh_token --first-party
-# The same with ES256 ID tokens: an RS256 signature alone costs ~210 µs.
-cli client create --client-id console-es256 --secret "$CONSOLE_SECRET" --redirect-uri "$REDIRECT_URI" \
-  --grant-type authorization_code refresh_token --first-party --id-token-signed-response-alg ES256
-cli client create --client-id gateway --secret "$GATEWAY_SECRET" --grant-type client_credentials \
-  --access-token-format opaque
+seed "$GATEHOUSE" "$FLOW_CONCURRENCY"
 
 "$GATEHOUSE" serve --no-migrate >"$WORK/serve.log" 2>&1 &
 SERVER=$!
